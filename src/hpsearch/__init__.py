@@ -1,0 +1,20 @@
+"""hpsearch: hyperparameter search for scikit-learn, faster, resumable, observable.
+
+``GridSearchCV`` and ``RandomizedSearchCV`` are drop-in replacements for
+scikit-learn's classes of the same names.
+"""
+
+from hpsearch._errors import HpsearchError, SpaceError, StorageError, StudyMismatchError
+from hpsearch._search import GridSearchCV, RandomizedSearchCV
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "GridSearchCV",
+    "HpsearchError",
+    "RandomizedSearchCV",
+    "SpaceError",
+    "StorageError",
+    "StudyMismatchError",
+    "__version__",
+]

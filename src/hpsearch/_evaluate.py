@@ -1,0 +1,207 @@
+"""Fit one candidate on one split and score it: ``fit_and_score(ctx, task)``.
+
+Scores follow scikit-learn's ``_fit_and_score`` exactly (same splits, same
+fit parameters, same scorer calls), so that they are equal to the last bit.
+Whatever the scorer returns is normalised here to ``dict[str, float]``; a single
+metric is named ``"score"``, the name scikit-learn's ``cv_results_`` uses.
+"""
+
+from __future__ import annotations
+
+import numbers
+import os
+import sys
+import time
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from traceback import format_exc
+from typing import Any
+
+import numpy as np
+from sklearn import config_context, get_config
+from sklearn.base import clone
+from sklearn.utils.metaestimators import _safe_split
+from sklearn.utils.validation import _check_method_params, _num_samples
+from threadpoolctl import threadpool_limits
+
+from hpsearch._records import FoldResult, Task
+
+Split = tuple[np.ndarray, np.ndarray]
+
+
+@dataclass
+class EvalContext:
+    """What every task of one search shares: data, splits, scorer, options.
+
+    It is sent to each worker once per unit of work, never per task.
+    """
+
+    estimator: Any
+    X: Any
+    y: Any
+    splits: Sequence[Split]
+    scorer: Callable[..., Any]
+    fit_params: Mapping[str, Any] = field(default_factory=dict)
+    score_params: Mapping[str, Any] = field(default_factory=dict)
+    return_train_score: bool = False
+    error_score: Any = np.nan
+    # Threads that BLAS, OpenMP and PyTorch may use inside one worker; None
+    # leaves them as they are (the serial case uses the whole machine).
+    threads: int | None = None
+    # The caller's scikit-learn configuration and warning filters, applied in
+    # every worker as scikit-learn's own joblib helpers do.
+    config: Mapping[str, Any] = field(default_factory=get_config)
+    warning_filters: list[Any] = field(default_factory=lambda: list(warnings.filters))
+
+
+def evaluate_unit(ctx: EvalContext, tasks: Sequence[Task]) -> list[FoldResult]:
+    """Run a unit of tasks with the caller's settings and threads limited."""
+    with ExitStack() as stack:
+        stack.enter_context(config_context(**ctx.config))
+        stack.enter_context(warnings.catch_warnings())
+        warnings.filters[:] = ctx.warning_filters
+        if ctx.threads is not None:
+            stack.enter_context(threadpool_limits(limits=ctx.threads))
+            stack.enter_context(_torch_threads(ctx.threads))
+        return [fit_and_score(ctx, task) for task in tasks]
+
+
+class _torch_threads:  # noqa: N801 - used as a context manager
+    """Limit PyTorch's intra-op threads, if PyTorch is loaded, for a while."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.before: int | None = None
+
+    def __enter__(self) -> None:
+        torch = sys.modules.get("torch")
+        if torch is not None:
+            self.before = torch.get_num_threads()
+            torch.set_num_threads(self.n)
+
+    def __exit__(self, *exc: object) -> None:
+        torch = sys.modules.get("torch")
+        if torch is not None and self.before is not None:
+            torch.set_num_threads(self.before)
+
+
+def fit_and_score(ctx: EvalContext, task: Task) -> FoldResult:
+    """Fit a clone of the estimator with the task's parameters; score it."""
+    train, test = ctx.splits[task.split]
+    fit_params = _check_method_params(ctx.X, params=dict(ctx.fit_params), indices=train)
+    score_train = _check_method_params(ctx.X, params=dict(ctx.score_params), indices=train)
+    score_test = _check_method_params(ctx.X, params=dict(ctx.score_params), indices=test)
+    # Parameters are cloned too: they may be estimators (a pipeline step).
+    estimator = clone(ctx.estimator).set_params(
+        **clone(dict(task.candidate.params), safe=False)
+    )
+    X_train, y_train = _safe_split(estimator, ctx.X, ctx.y, train)
+    X_test, y_test = _safe_split(estimator, ctx.X, ctx.y, test, train)
+    started_at = time.time()
+    start = time.perf_counter()
+    try:
+        if y_train is None:
+            estimator.fit(X_train, **fit_params)
+        else:
+            estimator.fit(X_train, y_train, **fit_params)
+    except Exception:
+        if ctx.error_score == "raise":
+            raise
+        return failed_result(ctx, task, format_exc(), time.perf_counter() - start,
+                             started_at)
+    fit_time = time.perf_counter() - start
+    test_scores, notes = score(estimator, X_test, y_test, ctx.scorer, score_test,
+                               ctx.error_score)
+    score_time = time.perf_counter() - start - fit_time
+    train_scores = None
+    if ctx.return_train_score:
+        train_scores, train_notes = score(estimator, X_train, y_train, ctx.scorer,
+                                          score_train, ctx.error_score)
+        notes += train_notes
+    return FoldResult(
+        candidate_key=task.candidate.key,
+        split=task.split,
+        test_scores=test_scores,
+        train_scores=train_scores,
+        n_test_samples=_num_samples(X_test),
+        fit_time=fit_time,
+        score_time=score_time,
+        started_at=started_at,
+        finished_at=time.time(),
+        extra={"warnings": notes} if notes else {},
+    )
+
+
+def failed_result(ctx: EvalContext, task: Task, error: str, fit_time: float,
+                  started_at: float) -> FoldResult:
+    """The result of a fit that raised: ``error_score`` for every metric.
+
+    The metric names are filled in by the search once it knows them (a
+    callable scorer only reveals them when it first succeeds).
+    """
+    _, test = ctx.splits[task.split]
+    return FoldResult(
+        candidate_key=task.candidate.key,
+        split=task.split,
+        test_scores={},
+        train_scores={} if ctx.return_train_score else None,
+        n_test_samples=len(test),
+        fit_time=fit_time,
+        score_time=0.0,
+        status="failed",
+        error=error,
+        started_at=started_at,
+        finished_at=time.time(),
+    )
+
+
+def score(estimator: Any, X: Any, y: Any, scorer: Callable[..., Any],
+          params: Mapping[str, Any], error_score: Any) -> tuple[dict[str, float],
+                                                                list[str]]:
+    """Score as scikit-learn does; return the scores and any failure notes."""
+    notes: list[str] = []
+    try:
+        raw = scorer(estimator, X, **params) if y is None else scorer(
+            estimator, X, y, **params)
+    except Exception:
+        # A multi-metric scorer only raises when error_score is "raise".
+        if error_score == "raise" or hasattr(scorer, "_scorers"):
+            raise
+        notes.append(format_exc())
+        raw = error_score
+    scores = dict(raw) if isinstance(raw, Mapping) else {"score": raw}
+    for name, value in scores.items():
+        if isinstance(value, str):  # a multi-metric scorer's caught traceback
+            notes.append(value)
+            value = error_score
+        if hasattr(value, "item"):
+            try:
+                value = value.item()  # e.g. a memmapped numpy scalar
+            except ValueError:
+                pass
+        if not isinstance(value, numbers.Number):
+            shown = name if isinstance(raw, Mapping) else scorer
+            raise ValueError(
+                f"scoring must return a number, got {value} ({type(value)}) instead. "
+                f"(scorer={shown})"
+            )
+        scores[name] = value
+    return scores, notes
+
+
+def warn_scoring_failures(notes: Sequence[str], error_score: Any) -> None:
+    """Re-emit, in the caller's process, the warnings scikit-learn would give."""
+    for note in notes:
+        warnings.warn(
+            "Scoring failed. The score on this train-test partition for these "
+            f"parameters will be set to {error_score}. Details: \n{note}",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def default_threads(n_workers: int) -> int:
+    """Threads per worker so that workers x threads fill the cores, no more."""
+    return max(1, (os.cpu_count() or 1) // max(1, n_workers))

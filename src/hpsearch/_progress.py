@@ -1,0 +1,110 @@
+"""What a search shows while it runs: scikit-learn's verbose lines and a
+progress bar (tasks done of total, elapsed, ETA, best mean score so far)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from hpsearch._records import Candidate, FoldResult
+
+
+class SearchProgress:
+    """Follows fold results as they arrive; prints and draws as asked.
+
+    ``bar`` None shows the bar when stderr is a terminal; ``metric`` is the
+    score that "best so far" follows (the refit metric).
+    """
+
+    def __init__(self, verbose: int = 0, bar: bool | None = None,
+                 metric: str | None = "score", description: str = "search") -> None:
+        self.verbose = verbose
+        self.show_bar = sys.stderr.isatty() if bar is None else bar
+        self.metric = metric
+        self.description = description
+        self.best: float | None = None
+        self._sums: dict[str, list[float]] = {}
+        self._params: dict[str, Mapping[str, Any]] = {}
+        self._n_splits = 1
+        self._progress: Progress | None = None
+        self._task_id: Any = None
+
+    def start_round(self, batch: Sequence[Candidate], n_splits: int) -> None:
+        """A new round of candidates: announce it and grow the bar."""
+        self._n_splits = n_splits
+        self._params.update({c.key: c.params for c in batch})
+        if self.verbose > 0:
+            print(
+                f"Fitting {n_splits} folds for each of {len(batch)} candidates,"
+                f" totalling {len(batch) * n_splits} fits"
+            )
+        total = len({c.key for c in batch}) * n_splits
+        if not self.show_bar:
+            return
+        if self._progress is None:
+            self._progress = Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("fits"),
+                TimeElapsedColumn(),
+                TextColumn("ETA"),
+                TimeRemainingColumn(),
+                TextColumn("{task.fields[best]}"),
+                console=Console(file=sys.stderr),
+                transient=False,
+            )
+            self._progress.start()
+            self._task_id = self._progress.add_task(
+                self.description, total=total, best=""
+            )
+        else:
+            task = self._progress.tasks[0]
+            self._progress.update(self._task_id, total=(task.total or 0) + total)
+
+    def update(self, result: FoldResult) -> None:
+        """One fold result arrived."""
+        if self.metric is not None and result.status == "ok":
+            scores = self._sums.setdefault(result.candidate_key, [])
+            scores.append(result.test_scores.get(self.metric, float("nan")))
+            if len(scores) == self._n_splits:
+                mean = sum(scores) / len(scores)
+                if mean == mean and (self.best is None or mean > self.best):
+                    self.best = mean
+        if self.verbose > 1:
+            self._print_line(result)
+        if self._progress is not None:
+            best = "" if self.best is None else f"best {self.metric}={self.best:.4g}"
+            self._progress.update(self._task_id, advance=1, best=best)
+
+    def _print_line(self, result: FoldResult) -> None:
+        params = self._params.get(result.candidate_key, {})
+        text = ", ".join(f"{k}={params[k]}" for k in sorted(params))
+        if result.status == "failed":
+            text += "; failed"
+        elif self.verbose > 2:
+            text += ";" + "".join(
+                f" {name}: (test={value:.3f})"
+                for name, value in sorted(result.test_scores.items())
+            )
+        total = result.fit_time + result.score_time
+        text += f" total time={total:.1f}s"
+        head = f"[CV {result.split + 1}/{self._n_splits}] END "
+        print(head + "." * max(0, 80 - len(head) - len(text)) + text)
+
+    def close(self) -> None:
+        """Stop drawing the bar."""
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None

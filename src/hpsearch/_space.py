@@ -1,0 +1,342 @@
+"""Search spaces: grids and distributions become candidates, checked up front.
+
+Three jobs live here:
+
+* :func:`check_grid` and :func:`check_distributions` refuse a malformed space
+  (empty lists, bare values, objects that are neither lists nor distributions)
+  and every value the estimator's declared constraints forbid, all problems in
+  one :class:`~hpsearch.SpaceError`, before anything is fitted;
+* :func:`candidate_key` gives equal parameter settings equal keys, so duplicates
+  are evaluated once and stored results are found again;
+* :func:`make_candidates` turns parameter dicts into :class:`Candidate` records.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import numbers
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils._param_validation import (
+    InvalidParameterError,
+    validate_parameter_constraints,
+)
+
+from hpsearch._errors import SpaceError
+from hpsearch._records import Candidate
+
+# How many values to draw from each distribution when checking it.
+N_CHECK_DRAWS = 20
+
+
+def canonical(value: Any) -> Any:
+    """A JSON-able form of ``value`` that is equal exactly for equal settings.
+
+    Types are kept apart where estimators treat them apart (``1``, ``1.0`` and
+    ``True`` are three settings: ``max_features=1`` is one feature while
+    ``max_features=1.0`` is all of them); numpy scalars count as the Python
+    number they hold.
+    """
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, float):
+        return {"float": repr(value)}
+    if isinstance(value, list | tuple):
+        return {type(value).__name__: [canonical(v) for v in value]}
+    if isinstance(value, Mapping):
+        return {"dict": sorted([str(k), canonical(v)] for k, v in value.items())}
+    if isinstance(value, np.ndarray):
+        return {"ndarray": canonical(value.tolist()), "dtype": str(value.dtype)}
+    if isinstance(value, BaseEstimator) or (
+        hasattr(value, "get_params") and not isinstance(value, type)
+    ):
+        params = value.get_params(deep=False)
+        return {"estimator": _qualname(type(value)), "params": canonical(params)}
+    if isinstance(value, type) or callable(value):
+        return {"callable": _qualname(value)}
+    return {"repr": repr(value)}
+
+
+def _qualname(obj: Any) -> str:
+    return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', obj)}"
+
+
+def candidate_key(params: Mapping[str, Any]) -> str:
+    """A short stable hash of a parameter setting, equal for equal settings."""
+    text = json.dumps(canonical(dict(params)), sort_keys=True, separators=(",", ":"))
+    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+
+
+def make_candidates(params_list: Iterable[Mapping[str, Any]]) -> list[Candidate]:
+    """Wrap parameter dicts as candidates, in the order given."""
+    return [Candidate(params=dict(p), key=candidate_key(p)) for p in params_list]
+
+
+# ---------------------------------------------------------------------------
+# Checking a space against the estimator
+
+
+def _describe(value: Any) -> str:
+    return f"{value!r} ({type(value).__name__})"
+
+
+def _is_distribution(value: Any) -> bool:
+    return hasattr(value, "rvs")
+
+
+def _is_value_list(value: Any) -> bool:
+    return isinstance(value, Sequence | np.ndarray) and not isinstance(value, str)
+
+
+def _as_dicts(space: Any, arg: str) -> list[Mapping[str, Any]] | None:
+    if isinstance(space, Mapping):
+        return [space]
+    if isinstance(space, list | tuple) and all(isinstance(d, Mapping) for d in space):
+        return list(space)
+    return None
+
+
+def check_grid(estimator: Any, param_grid: Any) -> list[Mapping[str, Any]]:
+    """Check a ``param_grid`` and return it as a list of dicts.
+
+    Raises :class:`SpaceError` listing every problem: a grid that is not a dict
+    or a list of dicts, an empty list, a bare value or a distribution where a
+    list of values is needed, an unknown parameter name, and every value the
+    estimator's declared constraints forbid.
+    """
+    grids = _as_dicts(param_grid, "param_grid")
+    if grids is None:
+        raise SpaceError(
+            "param_grid must be a dict or a list of dicts; got "
+            f"{_describe(param_grid)}. Example: {{'C': [0.1, 1, 10]}}."
+        )
+    if not grids:
+        raise SpaceError("param_grid must not be an empty list; got []. ")
+    problems: list[str] = []
+    for i, grid in enumerate(grids):
+        where = "param_grid" if len(grids) == 1 else f"param_grid[{i}]"
+        for name, values in grid.items():
+            label = f"{where}[{name!r}]"
+            if not isinstance(name, str):
+                problems.append(f"{where} keys must be parameter names; got {name!r}.")
+            elif _is_distribution(values):
+                problems.append(
+                    f"{label} must be a list of values; got a distribution "
+                    f"({type(values).__name__}). Distributions belong in "
+                    "RandomizedSearchCV's param_distributions."
+                )
+            elif not _is_value_list(values):
+                problems.append(
+                    f"{label} must be a list of values; got {_describe(values)}. "
+                    f"Wrap a single value in a list: [{values!r}]."
+                )
+            elif isinstance(values, np.ndarray) and values.ndim != 1:
+                problems.append(
+                    f"{label} must be a one-dimensional list of values; got an "
+                    f"array of shape {values.shape}."
+                )
+            elif len(values) == 0:
+                problems.append(
+                    f"{label} must hold at least one value; got an empty list."
+                )
+            else:
+                _warn_repeated(label, values)
+    _raise_if(problems)
+    _check_values(estimator, grids, "param_grid", draws=False)
+    return grids
+
+
+def check_distributions(
+    estimator: Any, param_distributions: Any
+) -> list[Mapping[str, Any]]:
+    """Check ``param_distributions`` and return it as a list of dicts.
+
+    As :func:`check_grid`, but values may be distributions (anything with an
+    ``rvs`` method); each distribution is checked on a few draws from a
+    generator of its own, which leaves the search's random state untouched.
+    """
+    spaces = _as_dicts(param_distributions, "param_distributions")
+    if spaces is None:
+        raise SpaceError(
+            "param_distributions must be a dict or a list of dicts; got "
+            f"{_describe(param_distributions)}. Example: "
+            "{'C': scipy.stats.loguniform(1e-3, 1e3), 'kernel': ['rbf', 'linear']}."
+        )
+    if not spaces:
+        raise SpaceError("param_distributions must not be an empty list; got [].")
+    problems: list[str] = []
+    for i, space in enumerate(spaces):
+        where = "param_distributions" if len(spaces) == 1 else (
+            f"param_distributions[{i}]"
+        )
+        if not space:
+            problems.append(
+                f"{where} must name at least one parameter; got an empty dict."
+            )
+        for name, values in space.items():
+            label = f"{where}[{name!r}]"
+            if _is_distribution(values):
+                continue
+            if not _is_value_list(values):
+                problems.append(
+                    f"{label} must be a list of values or a distribution with an "
+                    f"rvs method (scipy.stats); got {_describe(values)}."
+                )
+            elif len(values) == 0:
+                problems.append(
+                    f"{label} must hold at least one value; got an empty list."
+                )
+            else:
+                _warn_repeated(label, values)
+    _raise_if(problems)
+    _check_values(estimator, spaces, "param_distributions", draws=True)
+    return spaces
+
+
+def _warn_repeated(label: str, values: Any) -> None:
+    """Warn of values listed twice: they are evaluated once."""
+    seen: set[str] = set()
+    repeated = []
+    for value in values:
+        key = json.dumps(canonical(value), sort_keys=True)
+        if key in seen:
+            repeated.append(value)
+        seen.add(key)
+    if repeated:
+        shown = ", ".join(repr(v) for v in repeated[:5])
+        warnings.warn(
+            f"{label} lists {shown} more than once. Each candidate is evaluated "
+            "once; cv_results_ still has a row for every listed combination. "
+            "Remove the repeated values to silence this warning.",
+            UserWarning,
+            stacklevel=5,
+        )
+
+
+def _raise_if(problems: list[str]) -> None:
+    if problems:
+        if len(problems) == 1:
+            raise SpaceError(problems[0])
+        raise SpaceError(
+            f"The search space has {len(problems)} problems:\n- "
+            + "\n- ".join(problems)
+        )
+
+
+def _values_to_check(values: Any, draws: bool) -> list[Any]:
+    if _is_distribution(values):
+        if not draws:
+            return []
+        rng = np.random.RandomState(0)
+        return [values.rvs(random_state=rng) for _ in range(N_CHECK_DRAWS)]
+    return list(values)
+
+
+def _check_values(
+    estimator: Any, spaces: list[Mapping[str, Any]], arg: str, draws: bool
+) -> None:
+    problems: list[str] = []
+    for i, space in enumerate(spaces):
+        where = arg if len(spaces) == 1 else f"{arg}[{i}]"
+        for name in space:
+            owners = _owners(estimator, name, space)
+            if owners is None:
+                problems.append(_unknown_name(estimator, name, where))
+                continue
+            values = _values_to_check(space[name], draws)
+            source = " (drawn from the distribution)" if _is_distribution(
+                space[name]
+            ) else ""
+            for owner, param in owners:
+                bad = _illegal_values(owner, param, values)
+                if bad:
+                    shown = ", ".join(_describe(v) for v in bad[:5])
+                    problems.append(
+                        f"{where}[{name!r}] holds values that "
+                        f"{type(owner).__name__} does not accept{source}: {shown}. "
+                        f"{_allowed(owner, param, bad[0])}"
+                    )
+                    break
+    _raise_if(problems)
+
+
+def _owners(estimator: Any, name: str, space: Mapping[str, Any]) -> (
+    list[tuple[Any, str]] | None
+):
+    """The objects that own parameter ``name`` and its last part.
+
+    For ``clf__C`` the owner is the pipeline's step ``clf``; if the same space
+    also sets ``clf`` itself, each estimator listed there owns ``C`` in turn.
+    Returns None when the name does not exist.
+    """
+    prefix, _, param = name.rpartition("__")
+    if not prefix:
+        return [(estimator, param)] if param in _param_names(estimator) else None
+    if prefix in space and _is_value_list(space[prefix]):
+        candidates = [v for v in space[prefix] if hasattr(v, "get_params")]
+    else:
+        parents = _owners(estimator, prefix, {})
+        if parents is None:
+            return None
+        parent, last = parents[0]
+        sub = parent.get_params(deep=True).get(last)
+        candidates = [sub] if hasattr(sub, "get_params") else []
+    if not candidates:
+        return None
+    if not all(param in _param_names(c) for c in candidates):
+        return None
+    return [(c, param) for c in candidates]
+
+
+def _param_names(obj: Any) -> set[str]:
+    names = set(obj.get_params(deep=False))
+    # Meta-estimators (Pipeline, ColumnTransformer, ...) expose their named
+    # sub-estimators as parameters only in the deep listing.
+    names.update(k for k in obj.get_params(deep=True) if "__" not in k)
+    return names
+
+
+def _unknown_name(estimator: Any, name: str, where: str) -> str:
+    valid = sorted(estimator.get_params(deep=True))
+    shown = ", ".join(valid[:40]) + (", ..." if len(valid) > 40 else "")
+    return (
+        f"{where} names {name!r}, which is not a parameter of "
+        f"{type(estimator).__name__}. Valid parameters are: {shown}."
+    )
+
+
+def _illegal_values(owner: Any, param: str, values: list[Any]) -> list[Any]:
+    constraints = getattr(owner, "_parameter_constraints", {}).get(param)
+    if constraints is None or constraints == "no_validation":
+        return []
+    bad = []
+    for value in values:
+        try:
+            validate_parameter_constraints(
+                {param: constraints}, {param: value}, caller_name=type(owner).__name__
+            )
+        except InvalidParameterError:
+            bad.append(value)
+    return bad
+
+
+def _allowed(owner: Any, param: str, value: Any) -> str:
+    """scikit-learn's own sentence of what the parameter accepts."""
+    constraints = owner._parameter_constraints[param]
+    try:
+        validate_parameter_constraints(
+            {param: constraints}, {param: value}, caller_name=type(owner).__name__
+        )
+    except InvalidParameterError as exc:
+        text = str(exc)
+        return text[: text.rfind(" Got ")] + "." if " Got " in text else text
+    return ""

@@ -1,0 +1,50 @@
+"""The executor interface, and the choice of one from a search's arguments."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Protocol, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class Executor(Protocol):
+    """Runs ``fn`` on each item, yielding results as they finish.
+
+    Contract: results may come in any order; an exception raised by ``fn``
+    propagates from the iterator; ``close`` releases workers and may be called
+    at any time, also while an iterator is still open (on Ctrl-C).
+    ``n_workers`` is how many items may run at once.
+    """
+
+    n_workers: int
+
+    def map_unordered(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+        """Yield ``fn(item)`` for every item, in order of completion."""
+        ...
+
+    def close(self) -> None:
+        """Release the workers."""
+        ...
+
+
+def make_executor(backend: Any, n_jobs: int | None, pre_dispatch: Any) -> Executor:
+    """The executor for ``backend`` ("loky", "threading", ...) and ``n_jobs``.
+
+    ``backend=None`` follows scikit-learn: ``n_jobs`` None or 1 runs in this
+    process, other values in loky worker processes (-1: all cores).
+    """
+    from hpsearch.executors._local import LokyExecutor, SerialExecutor, ThreadExecutor
+
+    if backend is None or backend == "loky":
+        if n_jobs in (None, 1):
+            return SerialExecutor()
+        return LokyExecutor(n_jobs, pre_dispatch)
+    if backend == "threading":
+        return ThreadExecutor(n_jobs)
+    if backend == "serial":
+        return SerialExecutor()
+    from hpsearch.executors._dask import make_dask_executor
+
+    return make_dask_executor(backend, n_jobs)

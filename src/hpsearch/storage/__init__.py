@@ -1,0 +1,1 @@
+"""Storages: where studies and their fold results are kept (being built)."""
