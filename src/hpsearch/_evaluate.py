@@ -14,7 +14,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from traceback import format_exc
 from typing import Any
@@ -91,8 +91,12 @@ def fit_and_score(ctx: EvalContext, task: Task) -> FoldResult:
     """Fit a clone of the estimator with the task's parameters; score it."""
     train, test = ctx.splits[task.split]
     fit_params = _check_method_params(ctx.X, params=dict(ctx.fit_params), indices=train)
-    score_train = _check_method_params(ctx.X, params=dict(ctx.score_params), indices=train)
-    score_test = _check_method_params(ctx.X, params=dict(ctx.score_params), indices=test)
+    score_train = _check_method_params(
+        ctx.X, params=dict(ctx.score_params), indices=train
+    )
+    score_test = _check_method_params(
+        ctx.X, params=dict(ctx.score_params), indices=test
+    )
     # Parameters are cloned too: they may be estimators (a pipeline step).
     estimator = clone(ctx.estimator).set_params(
         **clone(dict(task.candidate.params), safe=False)
@@ -109,16 +113,19 @@ def fit_and_score(ctx: EvalContext, task: Task) -> FoldResult:
     except Exception:
         if ctx.error_score == "raise":
             raise
-        return failed_result(ctx, task, format_exc(), time.perf_counter() - start,
-                             started_at)
+        return failed_result(
+            ctx, task, format_exc(), time.perf_counter() - start, started_at
+        )
     fit_time = time.perf_counter() - start
-    test_scores, notes = score(estimator, X_test, y_test, ctx.scorer, score_test,
-                               ctx.error_score)
+    test_scores, notes = score(
+        estimator, X_test, y_test, ctx.scorer, score_test, ctx.error_score
+    )
     score_time = time.perf_counter() - start - fit_time
     train_scores = None
     if ctx.return_train_score:
-        train_scores, train_notes = score(estimator, X_train, y_train, ctx.scorer,
-                                          score_train, ctx.error_score)
+        train_scores, train_notes = score(
+            estimator, X_train, y_train, ctx.scorer, score_train, ctx.error_score
+        )
         notes += train_notes
     return FoldResult(
         candidate_key=task.candidate.key,
@@ -134,8 +141,9 @@ def fit_and_score(ctx: EvalContext, task: Task) -> FoldResult:
     )
 
 
-def failed_result(ctx: EvalContext, task: Task, error: str, fit_time: float,
-                  started_at: float) -> FoldResult:
+def failed_result(
+    ctx: EvalContext, task: Task, error: str, fit_time: float, started_at: float
+) -> FoldResult:
     """The result of a fit that raised: ``error_score`` for every metric.
 
     The metric names are filled in by the search once it knows them (a
@@ -157,14 +165,22 @@ def failed_result(ctx: EvalContext, task: Task, error: str, fit_time: float,
     )
 
 
-def score(estimator: Any, X: Any, y: Any, scorer: Callable[..., Any],
-          params: Mapping[str, Any], error_score: Any) -> tuple[dict[str, float],
-                                                                list[str]]:
+def score(
+    estimator: Any,
+    X: Any,
+    y: Any,
+    scorer: Callable[..., Any],
+    params: Mapping[str, Any],
+    error_score: Any,
+) -> tuple[dict[str, float], list[str]]:
     """Score as scikit-learn does; return the scores and any failure notes."""
     notes: list[str] = []
     try:
-        raw = scorer(estimator, X, **params) if y is None else scorer(
-            estimator, X, y, **params)
+        raw = (
+            scorer(estimator, X, **params)
+            if y is None
+            else scorer(estimator, X, y, **params)
+        )
     except Exception:
         # A multi-metric scorer only raises when error_score is "raise".
         if error_score == "raise" or hasattr(scorer, "_scorers"):
@@ -177,10 +193,8 @@ def score(estimator: Any, X: Any, y: Any, scorer: Callable[..., Any],
             notes.append(value)
             value = error_score
         if hasattr(value, "item"):
-            try:
+            with suppress(ValueError):
                 value = value.item()  # e.g. a memmapped numpy scalar
-            except ValueError:
-                pass
         if not isinstance(value, numbers.Number):
             shown = name if isinstance(raw, Mapping) else scorer
             raise ValueError(

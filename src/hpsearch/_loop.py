@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Protocol
 
 from hpsearch._evaluate import EvalContext, evaluate_unit
@@ -95,13 +94,14 @@ class SearchRun:
             for split in range(n_splits)
             if (candidate.key, split) not in known
         ]
-        for key, split in [(c.key, s) for c in unique.values() for s in range(n_splits)]:
+        for key, split in [
+            (c.key, s) for c in unique.values() for s in range(n_splits)
+        ]:
             if (key, split) in known and self.on_result is not None:
                 self.on_result(known[key, split])
         units = self.planner(tasks, self.executor.n_workers)
-        run_unit = partial(evaluate_unit, self.ctx)
         try:
-            for results in self.executor.map_unordered(run_unit, units):
+            for results in self.executor.map_unordered(evaluate_unit, units, self.ctx):
                 self.recorder.record(results)
                 for result in results:
                     known[result.candidate_key, result.split] = result

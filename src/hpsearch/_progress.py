@@ -27,8 +27,13 @@ class SearchProgress:
     score that "best so far" follows (the refit metric).
     """
 
-    def __init__(self, verbose: int = 0, bar: bool | None = None,
-                 metric: str | None = "score", description: str = "search") -> None:
+    def __init__(
+        self,
+        verbose: int = 0,
+        bar: bool | None = None,
+        metric: str | None = "score",
+        description: str = "search",
+    ) -> None:
         self.verbose = verbose
         self.show_bar = sys.stderr.isatty() if bar is None else bar
         self.metric = metric

@@ -26,10 +26,13 @@ def to_cv_results(
     n_candidates = len(trials)
     n_splits = len(trials[0].folds)
     folds = [f for t in trials for f in t.folds]
-    results: dict[str, Any] = {k: np.asarray(v) for k, v in (more_results or {}).items()}
+    results: dict[str, Any] = {
+        k: np.asarray(v) for k, v in (more_results or {}).items()
+    }
 
-    def store(name: str, values: list[float], splits: bool = False,
-              rank: bool = False) -> None:
+    def store(
+        name: str, values: list[float], splits: bool = False, rank: bool = False
+    ) -> None:
         array = np.array(values, dtype=np.float64).reshape(n_candidates, n_splits)
         if splits:
             for i in range(n_splits):
@@ -107,11 +110,19 @@ def to_frame(cv_results: Mapping[str, Any]) -> pd.DataFrame:
     stats = [k for k in cv_results if k.startswith(("mean_", "std_", "rank_"))]
     metric_cols = sorted(
         (k for k in stats if "_test_" in k or "_train_" in k),
-        key=lambda k: (k.split("_", 2)[2], k.split("_", 1)[1][:4] != "test",
-                       ["mean", "std", "rank"].index(k.split("_", 1)[0])),
+        key=lambda k: (
+            k.split("_", 2)[2],
+            k.split("_", 1)[1][:4] != "test",
+            ["mean", "std", "rank"].index(k.split("_", 1)[0]),
+        ),
     )
-    for key in [*metric_cols, "mean_fit_time", "std_fit_time", "mean_score_time",
-                "std_score_time"]:
+    for key in [
+        *metric_cols,
+        "mean_fit_time",
+        "std_fit_time",
+        "mean_score_time",
+        "std_score_time",
+    ]:
         frame[key] = np.asarray(cv_results[key])
     return frame
 
@@ -140,7 +151,7 @@ def warn_or_raise_fit_failures(trials: Sequence[Trial], error_score: Any) -> Non
         )
     by_candidate: dict[str, tuple[Trial, int, str]] = {}
     for trial, fold in failed:
-        _, count, error = by_candidate.get(trial.candidate.key, (trial, 0, ""))
+        _, count, _ = by_candidate.get(trial.candidate.key, (trial, 0, ""))
         last_line = (fold.error or "").strip().splitlines()[-1:] or [""]
         by_candidate[trial.candidate.key] = (trial, count + 1, last_line[0])
     named = "\n".join(

@@ -51,8 +51,9 @@ class _SearchMixin:
     def _make_strategy(self) -> Strategy:
         raise NotImplementedError
 
-    def _open_recorder(self, X: Any, y: Any, params: dict[str, Any],
-                       splits: Sequence[Any]) -> Recorder:
+    def _open_recorder(
+        self, X: Any, y: Any, params: dict[str, Any], splits: Sequence[Any]
+    ) -> Recorder:
         if getattr(self, "storage", None) is None:
             return MemoryRecorder()
         from hpsearch.storage import open_recorder
@@ -102,16 +103,27 @@ class _SearchMixin:
                 "cv.split and cv.get_n_splits return inconsistent results. "
                 f"Expected {self.n_splits_} splits, got {len(splits)}"
             )
-        trials = self._run(strategy, X, y, params, splits, scorers, routed,
-                           refit_metric, root_ctx)
+        trials = self._run(
+            strategy, X, y, params, splits, scorers, routed, refit_metric, root_ctx
+        )
         self._finish(trials, scorers, refit_metric, X, y, routed, root_ctx, metadata)
         return self
 
-    def _run(self, strategy: Strategy, X: Any, y: Any, params: dict[str, Any],
-             splits: list[Any], scorers: Any, routed: Any, refit_metric: Any,
-             root_ctx: Any) -> list[Trial]:
-        executor = make_executor(getattr(self, "backend", None), self.n_jobs,
-                                 self.pre_dispatch)
+    def _run(
+        self,
+        strategy: Strategy,
+        X: Any,
+        y: Any,
+        params: dict[str, Any],
+        splits: list[Any],
+        scorers: Any,
+        routed: Any,
+        refit_metric: Any,
+        root_ctx: Any,
+    ) -> list[Trial]:
+        executor = make_executor(
+            getattr(self, "backend", None), self.n_jobs, self.pre_dispatch
+        )
         ctx = EvalContext(
             estimator=clone(self.estimator),
             X=X,
@@ -123,7 +135,8 @@ class _SearchMixin:
             return_train_score=self.return_train_score,
             error_score=self.error_score,
             threads=default_threads(executor.n_workers)
-            if executor.n_workers > 1 else None,
+            if executor.n_workers > 1
+            else None,
         )
         progress = SearchProgress(
             verbose=self.verbose,
@@ -131,8 +144,9 @@ class _SearchMixin:
             metric=refit_metric if isinstance(refit_metric, str) else None,
             description=type(self).__name__,
         )
-        search_ctx = root_ctx.subcontext(task_name="search", max_subtasks=None,
-                                         sequential_subtasks=True)
+        search_ctx = root_ctx.subcontext(
+            task_name="search", max_subtasks=None, sequential_subtasks=True
+        )
         search_ctx.call_on_fit_task_begin(estimator=self)
 
         def on_result(result: FoldResult) -> None:
@@ -143,8 +157,14 @@ class _SearchMixin:
             task_ctx.call_on_fit_task_end(estimator=self)
 
         recorder = self._open_recorder(X, y, params, splits)
-        run = SearchRun(strategy, ctx, executor, recorder,
-                        on_round=progress.start_round, on_result=on_result)
+        run = SearchRun(
+            strategy,
+            ctx,
+            executor,
+            recorder,
+            on_round=progress.start_round,
+            on_result=on_result,
+        )
         try:
             trials = run.run()
         finally:
@@ -161,8 +181,17 @@ class _SearchMixin:
             )
         return trials
 
-    def _finish(self, trials: list[Trial], scorers: Any, refit_metric: Any, X: Any,
-                y: Any, routed: Any, root_ctx: Any, metadata: Any) -> None:
+    def _finish(
+        self,
+        trials: list[Trial],
+        scorers: Any,
+        refit_metric: Any,
+        X: Any,
+        y: Any,
+        routed: Any,
+        root_ctx: Any,
+        metadata: Any,
+    ) -> None:
         trials = _fill_failed(trials, self.error_score)
         warn_or_raise_fit_failures(trials, self.error_score)
         results = to_cv_results(trials, self.return_train_score)
@@ -174,8 +203,9 @@ class _SearchMixin:
             self._check_refit_for_multimetric(dict.fromkeys(metrics))
             refit_metric = self.refit
         if self.refit or not self.multimetric_:
-            self.best_index_ = self._select_best_index(self.refit, refit_metric,
-                                                       results)
+            self.best_index_ = self._select_best_index(
+                self.refit, refit_metric, results
+            )
             if not callable(self.refit):
                 self.best_score_ = results[f"mean_test_{refit_metric}"][
                     self.best_index_
@@ -183,8 +213,9 @@ class _SearchMixin:
             self.best_params_ = results["params"][self.best_index_]
         if self.refit:
             self._refit(X, y, routed, root_ctx, metadata)
-        self.scorer_ = scorers._scorers if isinstance(
-            scorers, _MultimetricScorer) else scorers
+        self.scorer_ = (
+            scorers._scorers if isinstance(scorers, _MultimetricScorer) else scorers
+        )
         self.cv_results_ = results
         self._statuses = [
             "failed" if any(f.status == "failed" for f in t.folds) else "ok"
@@ -192,16 +223,16 @@ class _SearchMixin:
         ]
         root_ctx.call_on_fit_task_end(estimator=self, X=X, y=y, metadata=metadata)
 
-    def _refit(self, X: Any, y: Any, routed: Any, root_ctx: Any,
-               metadata: Any) -> None:
+    def _refit(self, X: Any, y: Any, routed: Any, root_ctx: Any, metadata: Any) -> None:
         # Parameters are cloned too: they may be estimators (a pipeline step).
         self.best_estimator_ = clone(self.estimator).set_params(
             **clone(self.best_params_, safe=False)
         )
         refit_ctx = root_ctx.subcontext(task_name="refit-with-best-params")
         with refit_ctx.propagate_callback_context(self.best_estimator_):
-            refit_ctx.call_on_fit_task_begin(estimator=self, X=X, y=y,
-                                             metadata=metadata)
+            refit_ctx.call_on_fit_task_begin(
+                estimator=self, X=X, y=y, metadata=metadata
+            )
             start = time.time()
             if y is not None:
                 self.best_estimator_.fit(X, y, **routed.estimator.fit)
@@ -244,8 +275,9 @@ def _fill_failed(trials: list[Trial], error_score: Any) -> list[Trial]:
             train_scores=filled if fold.train_scores is not None else None,
         )
 
-    return [dataclasses.replace(t, folds=tuple(fill(f) for f in t.folds))
-            for t in trials]
+    return [
+        dataclasses.replace(t, folds=tuple(fill(f) for f in t.folds)) for t in trials
+    ]
 
 
 class GridSearchCV(_SearchMixin, _SkGridSearchCV):
@@ -419,6 +451,4 @@ pre_dispatch, random_state, error_score, return_train_score
 
     def _make_strategy(self) -> Strategy:
         check_distributions(self.estimator, self.param_distributions)
-        return RandomStrategy(self.param_distributions, self.n_iter,
-                              self.random_state)
-
+        return RandomStrategy(self.param_distributions, self.n_iter, self.random_state)

@@ -175,8 +175,8 @@ def check_distributions(
         raise SpaceError("param_distributions must not be an empty list; got [].")
     problems: list[str] = []
     for i, space in enumerate(spaces):
-        where = "param_distributions" if len(spaces) == 1 else (
-            f"param_distributions[{i}]"
+        where = (
+            "param_distributions" if len(spaces) == 1 else (f"param_distributions[{i}]")
         )
         if not space:
             problems.append(
@@ -253,9 +253,11 @@ def _check_values(
                 problems.append(_unknown_name(estimator, name, where))
                 continue
             values = _values_to_check(space[name], draws)
-            source = " (drawn from the distribution)" if _is_distribution(
-                space[name]
-            ) else ""
+            source = (
+                " (drawn from the distribution)"
+                if _is_distribution(space[name])
+                else ""
+            )
             for owner, param in owners:
                 bad = _illegal_values(owner, param, values)
                 if bad:
@@ -269,9 +271,9 @@ def _check_values(
     _raise_if(problems)
 
 
-def _owners(estimator: Any, name: str, space: Mapping[str, Any]) -> (
-    list[tuple[Any, str]] | None
-):
+def _owners(
+    estimator: Any, name: str, space: Mapping[str, Any]
+) -> list[tuple[Any, str]] | None:
     """The objects that own parameter ``name`` and its last part.
 
     For ``clf__C`` the owner is the pipeline's step ``clf``; if the same space

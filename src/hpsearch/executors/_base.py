@@ -5,12 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol, TypeVar
 
+S = TypeVar("S")
 T = TypeVar("T")
 R = TypeVar("R")
 
 
 class Executor(Protocol):
-    """Runs ``fn`` on each item, yielding results as they finish.
+    """Runs ``fn(shared, item)`` on each item, yielding results as they finish.
+
+    ``shared`` is what every item needs (the data, the splits, the scorer): an
+    executor sends it to each worker once, not with every item (loky memory-maps
+    its arrays, Dask scatters it).
 
     Contract: results may come in any order; an exception raised by ``fn``
     propagates from the iterator; ``close`` releases workers and may be called
@@ -20,8 +25,10 @@ class Executor(Protocol):
 
     n_workers: int
 
-    def map_unordered(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
-        """Yield ``fn(item)`` for every item, in order of completion."""
+    def map_unordered(
+        self, fn: Callable[[S, T], R], items: Iterable[T], shared: S
+    ) -> Iterator[R]:
+        """Yield ``fn(shared, item)`` for every item, in order of completion."""
         ...
 
     def close(self) -> None:

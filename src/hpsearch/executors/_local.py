@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from joblib import Parallel, delayed, effective_n_jobs
 
+S = TypeVar("S")
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -17,10 +18,12 @@ class SerialExecutor:
 
     n_workers = 1
 
-    def map_unordered(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
-        """Yield ``fn(item)`` for each item, in order."""
+    def map_unordered(
+        self, fn: Callable[[S, T], R], items: Iterable[T], shared: S
+    ) -> Iterator[R]:
+        """Yield ``fn(shared, item)`` for each item, in order."""
         for item in items:
-            yield fn(item)
+            yield fn(shared, item)
 
     def close(self) -> None:
         """Nothing to release."""
@@ -39,15 +42,17 @@ class LokyExecutor:
         self.pre_dispatch = pre_dispatch
         self._results: Iterator[Any] | None = None
 
-    def map_unordered(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
-        """Yield ``fn(item)`` for each item as workers finish them."""
+    def map_unordered(
+        self, fn: Callable[[S, T], R], items: Iterable[T], shared: S
+    ) -> Iterator[R]:
+        """Yield ``fn(shared, item)`` for each item as workers finish them."""
         parallel = Parallel(
             n_jobs=self.n_workers,
             pre_dispatch=self.pre_dispatch,
             return_as="generator_unordered",
             backend="loky",
         )
-        self._results = parallel(delayed(fn)(item) for item in items)
+        self._results = parallel(delayed(fn)(shared, item) for item in items)
         yield from self._results
 
     def close(self) -> None:
@@ -64,11 +69,13 @@ class ThreadExecutor:
         self.n_workers = effective_n_jobs(n_jobs)
         self._pool = ThreadPoolExecutor(max_workers=self.n_workers)
 
-    def map_unordered(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
-        """Yield ``fn(item)``, keeping at most 2 x n_workers items submitted."""
+    def map_unordered(
+        self, fn: Callable[[S, T], R], items: Iterable[T], shared: S
+    ) -> Iterator[R]:
+        """Yield ``fn(shared, item)``, keeping at most 2 x n_workers submitted."""
         pending: set[Future[R]] = set()
         for item in items:
-            pending.add(self._pool.submit(fn, item))
+            pending.add(self._pool.submit(fn, shared, item))
             if len(pending) >= 2 * self.n_workers:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
