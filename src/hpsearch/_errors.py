@@ -6,7 +6,10 @@ would already catch, so existing ``except ValueError:`` clauses keep working::
     HpsearchError
     ├── SpaceError(ValueError, TypeError)     a search space is illegal
     ├── StudyMismatchError(ValueError)        a rerun does not match the stored study
-    └── StorageError(RuntimeError)            a storage cannot be used as asked
+    ├── StorageError(RuntimeError)            a storage cannot be used as asked
+    ├── BackendError(ValueError)              a backend value names no executor
+    ├── ClusterError(RuntimeError)            a cluster cannot run or finish the search
+    └── MissingExtraError(ImportError)        an optional extra is not installed
 """
 
 from __future__ import annotations
@@ -31,3 +34,21 @@ class StudyMismatchError(HpsearchError, ValueError):
 
 class StorageError(HpsearchError, RuntimeError):
     """A storage URL, file or database cannot be used as asked."""
+
+
+class BackendError(HpsearchError, ValueError):
+    """A search's ``backend`` is none of the accepted forms."""
+
+
+class ClusterError(HpsearchError, RuntimeError):
+    """A cluster cannot run the search, or stopped running it.
+
+    Raised when no scheduler can be reached, when the connection to it is lost
+    mid-search, or when a unit of work keeps killing the workers that run it.
+    Results that arrived before were recorded: with a storage, running the
+    search again resumes it.
+    """
+
+
+class MissingExtraError(HpsearchError, ImportError):
+    """An optional part of hpsearch is used but its extra is not installed."""

@@ -4,9 +4,11 @@ processes or threads, or a cluster. Each is a small adapter to one interface,
 """
 
 from hpsearch.executors._base import Executor, make_executor
+from hpsearch.executors._dask import DaskExecutor
 from hpsearch.executors._local import LokyExecutor, SerialExecutor, ThreadExecutor
 
 __all__ = [
+    "DaskExecutor",
     "Executor",
     "LokyExecutor",
     "SerialExecutor",

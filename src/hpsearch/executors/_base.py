@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol, TypeVar
 
+from hpsearch._errors import BackendError
+
 S = TypeVar("S")
 T = TypeVar("T")
 R = TypeVar("R")
@@ -40,7 +42,9 @@ def make_executor(backend: Any, n_jobs: int | None, pre_dispatch: Any) -> Execut
     """The executor for ``backend`` ("loky", "threading", ...) and ``n_jobs``.
 
     ``backend=None`` follows scikit-learn: ``n_jobs`` None or 1 runs in this
-    process, other values in loky worker processes (-1: all cores).
+    process, other values in loky worker processes (-1: all cores). "dask", a
+    scheduler address or a ``distributed.Client`` run on a Dask cluster, where
+    ``n_jobs`` None or -1 means all of the cluster's worker threads.
     """
     from hpsearch.executors._local import LokyExecutor, SerialExecutor, ThreadExecutor
 
@@ -52,6 +56,13 @@ def make_executor(backend: Any, n_jobs: int | None, pre_dispatch: Any) -> Execut
         return ThreadExecutor(n_jobs)
     if backend == "serial":
         return SerialExecutor()
-    from hpsearch.executors._dask import make_dask_executor
+    from hpsearch.executors._dask import is_dask_backend, make_dask_executor
 
+    if not is_dask_backend(backend):
+        raise BackendError(
+            "backend must be None, 'loky', 'threading', 'serial', 'dask' (the "
+            "active distributed.Client), a Dask scheduler address such as "
+            f"'tcp://127.0.0.1:8786', or a distributed.Client; got {backend!r}. "
+            "Pick one of these forms."
+        )
     return make_dask_executor(backend, n_jobs)
