@@ -13,6 +13,7 @@ Three jobs live here:
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import numbers
@@ -86,6 +87,8 @@ def make_candidates(params_list: Iterable[Mapping[str, Any]]) -> list[Candidate]
 
 
 def _describe(value: Any) -> str:
+    if isinstance(value, np.generic):
+        value = value.item()  # np.float64(3.7) reads better as 3.7
     return f"{value!r} ({type(value).__name__})"
 
 
@@ -120,7 +123,10 @@ def check_grid(estimator: Any, param_grid: Any) -> list[Mapping[str, Any]]:
             f"{_describe(param_grid)}. Example: {{'C': [0.1, 1, 10]}}."
         )
     if not grids:
-        raise SpaceError("param_grid must not be an empty list; got []. ")
+        raise SpaceError(
+            "param_grid must not be an empty list; got []. Give at least one "
+            "dict of parameter lists, e.g. {'C': [1, 10]}."
+        )
     problems: list[str] = []
     for i, grid in enumerate(grids):
         where = "param_grid" if len(grids) == 1 else f"param_grid[{i}]"
@@ -172,7 +178,10 @@ def check_distributions(
             "{'C': scipy.stats.loguniform(1e-3, 1e3), 'kernel': ['rbf', 'linear']}."
         )
     if not spaces:
-        raise SpaceError("param_distributions must not be an empty list; got [].")
+        raise SpaceError(
+            "param_distributions must not be an empty list; got []. Give at "
+            "least one dict, e.g. {'C': scipy.stats.loguniform(1e-3, 1e3)}."
+        )
     problems: list[str] = []
     for i, space in enumerate(spaces):
         where = (
@@ -261,7 +270,9 @@ def _check_values(
             for owner, param in owners:
                 bad = _illegal_values(owner, param, values)
                 if bad:
-                    shown = ", ".join(_describe(v) for v in bad[:5])
+                    shown = ", ".join(_describe(v) for v in bad[: 2 if source else 5])
+                    if source and len(bad) > 2:
+                        shown += f", ... ({len(bad)} of {len(values)} draws)"
                     problems.append(
                         f"{where}[{name!r}] holds values that "
                         f"{type(owner).__name__} does not accept{source}: {shown}. "
@@ -309,10 +320,12 @@ def _param_names(obj: Any) -> set[str]:
 
 def _unknown_name(estimator: Any, name: str, where: str) -> str:
     valid = sorted(estimator.get_params(deep=True))
+    close = difflib.get_close_matches(name, valid, n=3)
+    hint = f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
     shown = ", ".join(valid[:40]) + (", ..." if len(valid) > 40 else "")
     return (
         f"{where} names {name!r}, which is not a parameter of "
-        f"{type(estimator).__name__}. Valid parameters are: {shown}."
+        f"{type(estimator).__name__}.{hint} Valid parameters are: {shown}."
     )
 
 
@@ -340,5 +353,5 @@ def _allowed(owner: Any, param: str, value: Any) -> str:
         )
     except InvalidParameterError as exc:
         text = str(exc)
-        return text[: text.rfind(" Got ")] + "." if " Got " in text else text
+        return text[: text.rfind(" Got ")] if " Got " in text else text
     return ""
