@@ -61,7 +61,7 @@ def evaluate_unit(ctx: EvalContext, tasks: Sequence[Task]) -> list[FoldResult]:
     with ExitStack() as stack:
         stack.enter_context(config_context(**ctx.config))
         stack.enter_context(warnings.catch_warnings())
-        warnings.filters[:] = ctx.warning_filters
+        warnings.filters[:] = ctx.warning_filters  # type: ignore[index]
         if ctx.threads is not None:
             stack.enter_context(threadpool_limits(limits=ctx.threads))
             stack.enter_context(_torch_threads(ctx.threads))

@@ -59,7 +59,8 @@ def to_cv_results(
     for metric in metrics:
         store(f"test_{metric}", [f.test_scores[metric] for f in folds], True, True)
         if return_train_score:
-            store(f"train_{metric}", [f.train_scores[metric] for f in folds], True)
+            train = [(f.train_scores or {})[metric] for f in folds]
+            store(f"train_{metric}", train, True)
     return results
 
 
@@ -80,6 +81,7 @@ def param_columns(params: Sequence[Mapping[str, Any]]) -> dict[str, MaskedArray]
             columns.setdefault(f"param_{name}", {})[i] = value
     out = {}
     for key, values in columns.items():
+        dtype: Any
         try:
             arr = np.array(list(values.values()))
         except ValueError:  # sequences of different lengths

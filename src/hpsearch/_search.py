@@ -23,6 +23,7 @@ from sklearn.metrics._scorer import _MultimetricScorer
 from sklearn.model_selection import GridSearchCV as _SkGridSearchCV
 from sklearn.model_selection import RandomizedSearchCV as _SkRandomizedSearchCV
 from sklearn.model_selection import check_cv
+from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils.validation import _check_method_params, indexable
 
 from hpsearch._evaluate import EvalContext, default_threads, warn_scoring_failures
@@ -42,7 +43,7 @@ _HPSEARCH_CONSTRAINTS: dict[str, list[Any]] = {
 }
 
 
-class _SearchMixin:
+class _SearchMixin(BaseSearchCV):
     """hpsearch's ``fit``, shared by every search class.
 
     Subclasses say what to search with :meth:`_make_strategy`.
@@ -262,7 +263,7 @@ def _fill_failed(trials: list[Trial], error_score: Any) -> list[Trial]:
     ok = next((f for t in trials for f in t.folds if f.status == "ok"), None)
     metrics = list(ok.test_scores) if ok is not None else ["score"]
     if isinstance(error_score, numbers.Number):
-        filled = dict.fromkeys(metrics, float(error_score))
+        filled = dict.fromkeys(metrics, float(error_score))  # type: ignore[arg-type]
     else:
         filled = dict.fromkeys(metrics, np.nan)
 
@@ -323,7 +324,7 @@ feature_names_in_
     >>> X, y = load_iris(return_X_y=True)
     >>> search = GridSearchCV(SVC(), {"C": [0.1, 1, 10]}, progress=False).fit(X, y)
     >>> search.best_params_
-    {'C': 1}
+    {'C': 10}
     >>> list(search.results_.columns[:4])
     ['C', 'mean_test_score', 'std_test_score', 'rank_test_score']
     """

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, TypeVar
 
@@ -40,7 +40,7 @@ class LokyExecutor:
     def __init__(self, n_jobs: int, pre_dispatch: Any = "2*n_jobs") -> None:
         self.n_workers = effective_n_jobs(n_jobs)
         self.pre_dispatch = pre_dispatch
-        self._results: Iterator[Any] | None = None
+        self._results: Generator[Any, None, None] | None = None
 
     def map_unordered(
         self, fn: Callable[[S, T], R], items: Iterable[T], shared: S
