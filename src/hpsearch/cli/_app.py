@@ -1,0 +1,309 @@
+"""The ``hpsearch`` command: run a study file, then list, show, export, delete studies.
+
+Each command is a thin layer over the Python API: ``run`` builds the search
+that the study file describes and calls ``fit``; the others read a storage with
+``hpsearch.load_study``, ``list_studies`` and ``delete_study``.
+
+Exit codes: 0 success, 1 an unexpected error (or a declined confirmation),
+2 a usage error, an invalid study file, an unknown study or any other error
+hpsearch reports on purpose, 130 interrupted (Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import shlex
+import signal
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+import click
+
+import hpsearch
+from hpsearch._errors import HpsearchError
+from hpsearch.cli import _output as out
+from hpsearch.cli._studyfile import (
+    DEFAULT_STORAGE,
+    Overrides,
+    StudyPlan,
+    load_study_file,
+)
+
+EXIT_INTERRUPTED = 130
+
+
+class ReportedError(click.ClickException):
+    """An error hpsearch explains to the user: message only, exit code 2."""
+
+    exit_code = 2
+
+
+class _Group(click.Group):
+    """Turns hpsearch's errors into messages (tracebacks only with --debug)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        debug = ctx.params.get("debug", False)
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except HpsearchError as exc:
+            if debug:
+                traceback.print_exc()
+            raise ReportedError(str(exc)) from None
+        except Exception as exc:
+            if debug:
+                traceback.print_exc()
+            hint = "" if debug else " Rerun with --debug to see the traceback."
+            raise click.ClickException(f"{type(exc).__name__}: {exc}{hint}") from None
+
+
+storage_option = click.option(
+    "--storage",
+    default=DEFAULT_STORAGE,
+    show_default=True,
+    envvar="HPSEARCH_STORAGE",
+    help="Where studies are kept: sqlite:///file.db, a file path, or "
+    "postgresql://user@host/db. Also read from HPSEARCH_STORAGE.",
+)
+json_option = click.option(
+    "--json", "as_json", is_flag=True, help="Print JSON for scripts instead of tables."
+)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(hpsearch.__version__, prog_name="hpsearch")
+@click.option("--debug", is_flag=True, help="Show tracebacks of errors.")
+def cli(debug: bool) -> None:
+    """Hyperparameter search from the command line.
+
+    Describe a study in a TOML file, run it with `hpsearch run study.toml`
+    (running it again resumes), then look at the results with `hpsearch show`.
+
+    \b
+    Examples:
+      hpsearch run examples/svc_digits.toml
+      hpsearch run examples/svc_digits.toml --dry-run
+      hpsearch studies
+      hpsearch show svc_digits --top 5
+      hpsearch export svc_digits --format csv -o results.csv
+    """
+
+
+# ---------------------------------------------------------------------------
+# run
+
+
+@cli.command()
+@click.argument("study_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--storage",
+    default=None,
+    envvar="HPSEARCH_STORAGE",
+    help="Where results are kept [default: the file's `storage`, else "
+    f"{DEFAULT_STORAGE}]. Also read from HPSEARCH_STORAGE.",
+)
+@click.option(
+    "--study",
+    default=None,
+    help="Study name [default: the file's `study`, else its stem].",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Check everything and count the fits; fit and write nothing.",
+)
+@click.option(
+    "--n-jobs", type=int, default=None, help="Parallel jobs; -1 uses every core."
+)
+@click.option(
+    "--backend",
+    default=None,
+    help='Where fits run: "loky", "threading", "serial", "dask".',
+)
+@click.option(
+    "--n-iter",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Candidates to sample (random search).",
+)
+@click.option(
+    "--top",
+    "n_top",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="Rows of the final table.",
+)
+@click.option(
+    "--progress/--no-progress",
+    default=True,
+    show_default=True,
+    help="Draw the progress bar on stderr.",
+)
+@json_option
+def run(
+    study_file: Path,
+    storage: str | None,
+    study: str | None,
+    dry_run: bool,
+    n_jobs: int | None,
+    backend: str | None,
+    n_iter: int | None,
+    n_top: int,
+    progress: bool,
+    as_json: bool,
+) -> None:
+    """Run the study that STUDY_FILE describes; running it again resumes.
+
+    The whole file is checked (estimator, space, scoring, cv, data) before
+    anything is fitted or written. Ctrl-C stops the run, keeps every finished
+    fit and prints the command that resumes it.
+    """
+    overrides = Overrides(storage, study, n_jobs, backend, n_iter)
+    plan = load_study_file(study_file, overrides, progress=progress)
+    if dry_run:
+        _print_plan(plan, as_json)
+        return
+    info = out.console(stderr=as_json)
+    info.print(
+        f"Study [bold]{plan.name}[/] in {plan.storage}: {plan.n_candidates} candidates"
+        f" x {plan.n_splits} folds = {plan.n_fits} fits"
+    )
+    with _signals_as_interrupts():
+        try:
+            search = plan.fit()
+        except KeyboardInterrupt:
+            _report_interrupt(plan, overrides)
+            raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+    _print_outcome(plan, search, n_top, as_json)
+
+
+def _resume_command(plan: StudyPlan, overrides: Overrides) -> str:
+    words = [
+        "hpsearch",
+        "run",
+        str(plan.path),
+        "--storage",
+        plan.storage,
+        "--study",
+        plan.name,
+    ]
+    for option, value in [
+        ("--n-jobs", overrides.n_jobs),
+        ("--backend", overrides.backend),
+        ("--n-iter", overrides.n_iter),
+    ]:
+        if value is not None:
+            words += [option, str(value)]
+    return shlex.join(words)
+
+
+def _report_interrupt(plan: StudyPlan, overrides: Overrides) -> None:
+    click.echo(
+        f"\nInterrupted. Finished fits are kept in {plan.storage} (study "
+        f"{plan.name!r}). Resume with:\n  {_resume_command(plan, overrides)}",
+        err=True,
+    )
+
+
+class _signals_as_interrupts:  # noqa: N801 - used as a context manager
+    """SIGTERM (a cluster's time limit) stops a run as Ctrl-C does."""
+
+    def __enter__(self) -> None:
+        self._old = signal.getsignal(signal.SIGTERM)
+        if self._old is signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, self._interrupt)
+
+    @staticmethod
+    def _interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._old is signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _print_plan(plan: StudyPlan, as_json: bool) -> None:
+    search = plan.search
+    summary: dict[str, Any] = {
+        "study": plan.name,
+        "storage": plan.storage,
+        "file": str(plan.path),
+        "kind": plan.kind,
+        "estimator": repr(search.estimator),
+        "data": {
+            "source": plan.data.source,
+            "n_samples": len(plan.data.X),
+            "n_features": plan.data.X.shape[1],
+        },
+        "n_candidates": plan.n_candidates,
+        "n_proposed": plan.n_proposed,
+        "n_splits": plan.n_splits,
+        "n_fits": plan.n_fits,
+    }
+    if as_json:
+        out.print_json({"valid": True, **summary})
+        return
+    con = out.console()
+    con.print(f"{plan.path} is valid. Nothing was fitted or written (--dry-run).")
+    con.print(f"  study      {plan.name} in {plan.storage}")
+    con.print(f"  estimator  {summary['estimator']}")
+    con.print(
+        f"  data       {plan.data.source}: {summary['data']['n_samples']} samples,"
+        f" {summary['data']['n_features']} features"
+    )
+    repeated = plan.n_proposed - plan.n_candidates
+    more = f" ({plan.n_proposed} proposed, {repeated} repeated)" if repeated else ""
+    con.print(f"  search     {plan.kind}: {plan.n_candidates} candidates{more}")
+    con.print(f"  cv         {plan.n_splits} folds")
+    con.print(f"  fits       {plan.n_fits}")
+
+
+def _print_outcome(plan: StudyPlan, search: Any, n_top: int, as_json: bool) -> None:
+    frame = search.results_
+    metric = search.refit if isinstance(search.refit, str) else None
+    best = getattr(search, "best_params_", None)
+    score = getattr(search, "best_score_", None)
+    if as_json:
+        out.print_json(
+            {
+                "study": plan.name,
+                "storage": plan.storage,
+                "best_params": best,
+                "best_score": score,
+                "n_candidates": plan.n_candidates,
+                "n_fits": plan.n_fits,
+                "results": out.records(out.top(frame, n_top, metric)),
+            }
+        )
+        return
+    con = out.console()
+    shown = out.top(frame, n_top, metric)
+    con.print(
+        out.results_table(shown, f"Top {len(shown)} of {len(frame)} candidates", metric)
+    )
+    if best is not None:
+        label = metric or "score"
+        con.print(f"Best parameters: {out.params_text(best)}")
+        if score is not None:
+            con.print(f"Best mean test {label}: {score:.4f}")
+    storage_arg = (
+        ""
+        if plan.storage == DEFAULT_STORAGE
+        else f" --storage {shlex.quote(plan.storage)}"
+    )
+    con.print(
+        f"Results are kept in {plan.storage}, study {plan.name!r}. See them with:\n"
+        f"  hpsearch show {shlex.quote(plan.name)}{storage_arg}"
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``hpsearch`` console script."""
+    cli.main(args=argv, prog_name="hpsearch")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main(sys.argv[1:])

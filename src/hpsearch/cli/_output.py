@@ -1,0 +1,123 @@
+"""What the command line prints: Rich tables for people, JSON for scripts."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+
+def console(stderr: bool = False) -> Console:
+    """A console on stdout (or stderr); wide when it is not a terminal."""
+    file = sys.stderr if stderr else sys.stdout
+    width = None if file.isatty() else 160
+    return Console(file=file, width=width, highlight=False, soft_wrap=False)
+
+
+def jsonable(value: Any) -> Any:
+    """Plain JSON values: numpy scalars as numbers, NaN as null, dates as ISO text."""
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | np.ndarray):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, datetime | pd.Timestamp):
+        return value.isoformat()
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if value is pd.NA or value is pd.NaT:
+        return None
+    return repr(value)
+
+
+def print_json(value: Any) -> None:
+    """Write ``value`` as indented JSON on stdout."""
+    sys.stdout.write(json.dumps(jsonable(value), indent=2) + "\n")
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """A results frame as a list of JSON-able rows, candidate index included."""
+    frame = frame.reset_index()
+    return [jsonable(row) for row in frame.to_dict(orient="records")]
+
+
+def metric_names(frame: pd.DataFrame) -> list[str]:
+    """The metrics of a results frame, from its ``rank_test_<metric>`` columns."""
+    return [
+        c.removeprefix("rank_test_")
+        for c in frame.columns
+        if c.startswith("rank_test_")
+    ]
+
+
+def param_columns(frame: pd.DataFrame) -> list[str]:
+    """The parameter columns: those before the first score column."""
+    names = []
+    for column in frame.columns:
+        if column.startswith(("mean_", "std_", "rank_", "split")) or column == "status":
+            break
+        names.append(column)
+    return names
+
+
+def top(frame: pd.DataFrame, n: int | None, metric: str | None = None) -> pd.DataFrame:
+    """The ``n`` best rows by ``metric``'s rank (all rows when n is None)."""
+    metrics = metric_names(frame)
+    if not metrics:
+        return frame.head(n) if n else frame
+    metric = metric if metric in metrics else metrics[0]
+    ordered = frame.sort_values(f"rank_test_{metric}", kind="stable")
+    return ordered if n is None else ordered.head(n)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float | np.floating):
+        return "" if math.isnan(value) else f"{value:.4g}"
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "None"
+    return str(value)
+
+
+def results_table(frame: pd.DataFrame, title: str, metric: str | None = None) -> Table:
+    """A table of candidates: rank, parameters, mean ± std per metric, fit time."""
+    metrics = metric_names(frame)
+    metric = metric if metric in metrics else (metrics[0] if metrics else None)
+    table = Table(title=title, title_justify="left")
+    if metric:
+        table.add_column("rank", justify="right")
+    params = param_columns(frame)
+    for name in params:
+        table.add_column(name)
+    for m in metrics:
+        table.add_column(f"{m} (mean ± std)", justify="right")
+    table.add_column("fit time (s)", justify="right")
+    if "status" in frame:
+        table.add_column("status")
+    for _, row in frame.iterrows():
+        cells = [str(int(row[f"rank_test_{metric}"]))] if metric else []
+        cells += [_cell(row[p]) for p in params]
+        cells += [
+            f"{_cell(row[f'mean_test_{m}'])} ± {_cell(row[f'std_test_{m}'])}"
+            for m in metrics
+        ]
+        cells.append(_cell(row.get("mean_fit_time", float("nan"))))
+        if "status" in frame:
+            cells.append(str(row["status"]))
+        table.add_row(*cells)
+    return table
+
+
+def params_text(params: Mapping[str, Any]) -> str:
+    """``C=10, gamma=0.001``."""
+    return ", ".join(f"{k}={v!r}" for k, v in params.items()) or "(defaults)"
