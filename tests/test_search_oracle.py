@@ -415,3 +415,28 @@ def test_tied_scores_share_the_lowest_rank_like_sklearn(iris):
         y=y,
     )
     assert ours.cv_results_["rank_test_score"].tolist() == [1, 1, 1]
+
+
+def failing_scorer(estimator, X, y):
+    """Accuracy, except that it raises for C=10."""
+    if estimator.C == 10:
+        raise RuntimeError("scorer broke")
+    return accuracy_score(y, estimator.predict(X))
+
+
+def test_scoring_failures_warn_and_score_error_score_like_sklearn(iris):
+    X, y = iris
+    grid = {"C": [1, 10]}
+    with pytest.warns(UserWarning) as ours_warned:
+        ours = hpsearch.GridSearchCV(
+            SVC(), grid, scoring=failing_scorer, cv=3, progress=False
+        ).fit(X, y)
+    with pytest.warns(UserWarning) as theirs_warned:
+        theirs = sk.GridSearchCV(SVC(), grid, scoring=failing_scorer, cv=3).fit(X, y)
+    assert_cv_results_equal(ours.cv_results_, theirs.cv_results_)
+
+    def kinds(record):
+        return sorted(str(w.message).split(".")[0] for w in record)
+
+    assert kinds(ours_warned) == kinds(theirs_warned)
+    assert "scorer broke" in str(ours_warned[0].message)
