@@ -29,6 +29,7 @@ class Dataset:
 
 def load_data(table: dict[str, Any], base: Path, p: Problems) -> Dataset | None:
     """Load ``[data]``; problems go to ``p`` (the caller raises them)."""
+    before = len(p.messages)
     p.unknown_keys(table, ("data",), DATA_KEYS)
     source = table.get("source")
     if not (isinstance(source, str) and source):
@@ -52,7 +53,7 @@ def load_data(table: dict[str, Any], base: Path, p: Problems) -> Dataset | None:
             ("data", "features"),
             f"must be a non-empty array of column names; got {describe(features)}.",
         )
-    if p.messages:
+    if len(p.messages) > before:
         return None
     if source.startswith("sklearn:"):
         frame, default_target = _load_sklearn(source, p), "target"
@@ -130,6 +131,7 @@ def _select(
     named = {"target": target, "groups": table.get("groups")}
     for i, column in enumerate(table.get("features") or []):
         named[f"features[{i}]"] = column
+    before = len(p.messages)
     for key, column in named.items():
         if column is not None and column not in columns:
             close = difflib.get_close_matches(column, columns, n=1)
@@ -139,7 +141,7 @@ def _select(
                 f"must be a column of {source}; got {column!r}. {hint}"
                 f"Columns: {_show(columns)}.",
             )
-    if p.messages:
+    if len(p.messages) > before:
         return None
     groups = named["groups"]
     features = table.get("features") or [

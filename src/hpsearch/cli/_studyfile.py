@@ -146,23 +146,31 @@ def load_study_file(
     label = str(path)
     doc, lines = parse(path, label)
     problems = Problems(label, lines)
-    _check_structure(doc, problems, overrides)
-    problems.raise_if_any()
-    estimator = _build_estimator(doc["estimator"], problems)
-    problems.raise_if_any()
-
+    sound = _check_structure(doc, problems, overrides)
+    # Each part is checked when its own table is sound, so that one run of
+    # the command reports every problem it can.
+    estimator = space = data = None
+    if "estimator" in sound:
+        estimator = _build_estimator(doc["estimator"], problems)
     search_doc = doc.get("search", {})
-    kind_name = search_doc.get("kind", "grid")
+    kind_name = search_doc.get("kind", "grid") if "search" in sound else "grid"
     kind = KINDS[kind_name]
-    space = _build_space(search_doc["space"], kind, problems)
+    if "search" in sound:
+        # What could be built is checked by the API, to report its problems too.
+        space = _build_space(search_doc["space"], kind, problems)
+    if "data" in sound:
+        data = load_data(doc["data"], path.parent, problems)
+    candidates = []
+    if estimator is not None and space:
+        try:  # the API's own check of the space, as fit does it
+            candidates = kind.search_class(estimator, space)._make_strategy()
+        except SpaceError as exc:
+            problems.messages.extend(_locate_space_error(str(exc), kind, problems))
     problems.raise_if_any()
-    data = load_data(doc["data"], path.parent, problems)
-    problems.raise_if_any()
-    assert data is not None  # no problems: the data loaded
+    assert data is not None  # no problems: everything was built
 
     name = overrides.study or doc.get("study") or path.stem
     storage = overrides.storage or doc.get("storage") or DEFAULT_STORAGE
-    options = _search_options(search_doc, kind, overrides)
     cv = _build_cv(doc.get("cv", {}), estimator, data, problems)
     problems.raise_if_any()
     search = kind.search_class(
@@ -172,14 +180,9 @@ def load_study_file(
         progress=progress,
         storage=storage,
         study=name,
-        **options,
+        **_search_options(search_doc, kind, overrides),
     )
-    try:
-        strategy = search._make_strategy()  # the API's own check of the space
-    except SpaceError as exc:
-        problems.messages.extend(_locate_space_error(str(exc), kind, problems))
-        problems.raise_if_any()
-    candidates = strategy.propose([])
+    candidates = candidates.propose([])
     fit_params = {} if data.groups is None else {"groups": data.groups}
     n_splits = _count_splits(search, data, fit_params, doc, problems)
     problems.raise_if_any()
@@ -209,7 +212,11 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _check_structure(doc: dict[str, Any], p: Problems, overrides: Overrides) -> None:
+def _check_structure(
+    doc: dict[str, Any], p: Problems, overrides: Overrides
+) -> set[str]:
+    """Check keys and plain values; return the tables found sound."""
+    sound = set()
     p.unknown_keys(doc, (), TOP_KEYS)
     for key in ("study", "storage"):
         if key in doc and not (isinstance(doc[key], str) and doc[key]):
@@ -226,11 +233,18 @@ def _check_structure(doc: dict[str, Any], p: Problems, overrides: Overrides) -> 
             )
         elif not isinstance(doc[key], dict):
             p.add((key,), f"must be a table; got {describe(doc[key])}.")
-    if isinstance(doc.get("estimator"), dict):
+        else:
+            sound.add(key)
+    if "estimator" in sound:
+        before = len(p.messages)
         _check_estimator_table(doc["estimator"], ("estimator",), p, steps=True)
-    _check_search(doc.get("search"), p, overrides)
+        if len(p.messages) > before:
+            sound.discard("estimator")
+    if _check_search(doc.get("search"), p, overrides):
+        sound.add("search")
     if "cv" in doc:
         _check_cv(doc["cv"], p)
+    return sound
 
 
 def _check_estimator_table(
@@ -285,18 +299,20 @@ def _check_estimator_table(
             names.add(name)
 
 
-def _check_search(search: Any, p: Problems, overrides: Overrides) -> None:
+def _check_search(search: Any, p: Problems, overrides: Overrides) -> bool:
+    """Check [search]; True when its kind and space can be built."""
     if search is None:
         p.add_text(
             (),
             "the study file must have a [search] table with a space; it has none. "
             'Add e.g. [search] kind = "grid" and [search.space] C = [0.1, 1, 10].',
         )
-        return
+        return False
     if not isinstance(search, dict):
         p.add(("search",), f"must be a table; got {describe(search)}.")
-        return
+        return False
     p.unknown_keys(search, ("search",), SEARCH_KEYS)
+    before = len(p.messages)
     kind = search.get("kind", "grid")
     if kind not in KINDS:
         p.add(
@@ -334,7 +350,9 @@ def _check_search(search: Any, p: Problems, overrides: Overrides) -> None:
             "must be a table (or an array of tables, written [[search.space]]); "
             f"got {describe(search['space'])}.",
         )
+    sound = len(p.messages) == before
     _check_search_values(search, p)
+    return sound
 
 
 def _check_search_values(search: dict[str, Any], p: Problems) -> None:
@@ -453,7 +471,7 @@ def _import(path_text: str, path: KeyPath, p: Problems) -> Any:
     if obj is None:
         public = [n for n in dir(module) if not n.startswith("_")]
         close = difflib.get_close_matches(attr, public, n=3)
-        hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+        hint = f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
         p.add(
             path,
             f"must be an importable path; got {path_text!r}, but module "
@@ -511,7 +529,7 @@ def _set_fixed(
     for name in params:
         if name not in valid:
             close = difflib.get_close_matches(name, list(valid), n=3)
-            hint = f"Did you mean {', '.join(map(repr, close))}? " if close else ""
+            hint = f"Did you mean {' or '.join(map(repr, close))}? " if close else ""
             p.add(
                 (*path, name),
                 f"must be a parameter of {type(estimator).__name__}; got {name!r}. "
@@ -560,7 +578,9 @@ def _build_one_space(
         if isinstance(value, list):
             built[name] = to_python(value)
         elif isinstance(value, dict) and kind.distributions:
-            built[name] = _build_distribution(value, here, p)
+            distribution = _build_distribution(value, here, p)
+            if distribution is not None:
+                built[name] = distribution
         elif isinstance(value, dict):
             p.add(
                 here,
@@ -569,7 +589,7 @@ def _build_one_space(
             )
         else:
             fix = (
-                "; or a distribution table such as "
+                " or a distribution table such as "
                 '{ dist = "loguniform", low = 1e-3, high = 1e3 }'
                 if kind.distributions
                 else ""
@@ -627,7 +647,7 @@ def _build_distribution(table: dict[str, Any], path: KeyPath, p: Problems) -> An
 
 def _problem_lines(message: str) -> list[str]:
     if message.startswith("The search space has "):
-        return [line[2:] for line in message.split("\n- ")[1:]] or [message]
+        return message.split("\n- ")[1:] or [message]
     return [message.split("\n- ", 1)[-1]]
 
 

@@ -128,9 +128,10 @@ class Problems:
         if len(self.messages) == 1:
             raise StudyFileError(self.messages[0])
         if self.messages:
+            by_line = sorted(self.messages, key=_line_number)
             raise StudyFileError(
                 f"{self.label} has {len(self.messages)} problems:\n- "
-                + "\n- ".join(self.messages)
+                + "\n- ".join(by_line)
             )
 
     def unknown_keys(
@@ -148,6 +149,11 @@ class Problems:
                     f"is not a known key; got {key!r}. {hint}Keys allowed in "
                     f"{where}: {', '.join(known)}.",
                 )
+
+
+def _line_number(message: str) -> int:
+    match = re.search(r", line (\d+): ", message)
+    return int(match.group(1)) if match else 0
 
 
 def describe(value: Any) -> str:
