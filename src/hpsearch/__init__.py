@@ -9,11 +9,14 @@ from hpsearch._errors import (
     ClusterError,
     HpsearchError,
     MissingExtraError,
+    NotStorableError,
     SpaceError,
     StorageError,
     StudyMismatchError,
+    StudyNotFoundError,
 )
 from hpsearch._search import GridSearchCV, RandomizedSearchCV
+from hpsearch.storage import delete_study, list_studies, load_study
 
 __version__ = "0.1.0"
 
@@ -23,9 +26,14 @@ __all__ = [
     "GridSearchCV",
     "HpsearchError",
     "MissingExtraError",
+    "NotStorableError",
     "RandomizedSearchCV",
     "SpaceError",
     "StorageError",
     "StudyMismatchError",
+    "StudyNotFoundError",
     "__version__",
+    "delete_study",
+    "list_studies",
+    "load_study",
 ]

@@ -7,6 +7,8 @@ would already catch, so existing ``except ValueError:`` clauses keep working::
     ├── SpaceError(ValueError, TypeError)     a search space is illegal
     ├── StudyMismatchError(ValueError)        a rerun does not match the stored study
     ├── StorageError(RuntimeError)            a storage cannot be used as asked
+    │   └── NotStorableError(ValueError)      a parameter value cannot be stored
+    ├── StudyNotFoundError(KeyError)          no study of that name in the storage
     ├── BackendError(ValueError)              a backend value names no executor
     ├── ClusterError(RuntimeError)            a cluster cannot run or finish the search
     └── MissingExtraError(ImportError)        an optional extra is not installed
@@ -34,6 +36,22 @@ class StudyMismatchError(HpsearchError, ValueError):
 
 class StorageError(HpsearchError, RuntimeError):
     """A storage URL, file or database cannot be used as asked."""
+
+
+class NotStorableError(StorageError, ValueError):
+    """A parameter value cannot be written as plain data and read back equal."""
+
+
+class StudyNotFoundError(HpsearchError, KeyError):
+    """A storage has no study of the name asked for.
+
+    It derives from KeyError, as a missing key in a mapping would; its message
+    lists the studies that do exist.
+    """
+
+    def __str__(self) -> str:
+        # KeyError's own __str__ shows the repr of its argument, quotes and all.
+        return str(self.args[0]) if self.args else ""
 
 
 class BackendError(HpsearchError, ValueError):

@@ -10,6 +10,7 @@ results recorded as they arrive when a storage is given.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import numbers
 import time
@@ -29,7 +30,7 @@ from sklearn.utils.validation import _check_method_params, indexable
 from hpsearch._evaluate import EvalContext, default_threads, warn_scoring_failures
 from hpsearch._loop import MemoryRecorder, Recorder, SearchRun
 from hpsearch._progress import SearchProgress
-from hpsearch._records import FoldResult
+from hpsearch._records import Candidate, FoldResult
 from hpsearch._results import to_cv_results, to_frame, warn_or_raise_fit_failures
 from hpsearch._space import check_distributions, check_grid
 from hpsearch.executors import make_executor
@@ -49,7 +50,12 @@ class _SearchMixin(BaseSearchCV):
     Subclasses say what to search with :meth:`_make_strategy`.
     """
 
-    def _make_strategy(self) -> Strategy:
+    def _make_strategy(self, random_state: Any = None, check: bool = True) -> Strategy:
+        """The strategy; ``check`` checks the space first (before any fit).
+
+        ``random_state``, when given, replaces the search's own (a stored
+        study's seed, so that a rerun proposes the same candidates).
+        """
         raise NotImplementedError
 
     def _open_recorder(
@@ -122,6 +128,12 @@ class _SearchMixin(BaseSearchCV):
         refit_metric: Any,
         root_ctx: Any,
     ) -> list[Trial]:
+        # The study opens first: a mismatch is refused before any worker starts,
+        # and a random search with random_state=None takes the study's seed.
+        recorder = self._open_recorder(X, y, params, splits)
+        seed = getattr(recorder, "random_state", None)
+        if seed is not None and seed != getattr(self, "random_state", None):
+            strategy = self._make_strategy(random_state=seed, check=False)
         executor = make_executor(
             getattr(self, "backend", None), self.n_jobs, self.pre_dispatch
         )
@@ -157,17 +169,25 @@ class _SearchMixin(BaseSearchCV):
             task_ctx.call_on_fit_task_begin(estimator=self)
             task_ctx.call_on_fit_task_end(estimator=self)
 
-        recorder = self._open_recorder(X, y, params, splits)
+        def on_round(batch: Sequence[Candidate], n_splits: int) -> None:
+            progress.start_round(batch, n_splits)
+            start_round = getattr(recorder, "start_round", None)
+            if start_round is not None:
+                start_round(batch, n_splits)  # the study keeps the candidates
+
         run = SearchRun(
             strategy,
             ctx,
             executor,
             recorder,
-            on_round=progress.start_round,
+            on_round=on_round,
             on_result=on_result,
         )
+        # With a storage, Ctrl-C and SIGTERM stop cleanly and say how to resume.
+        interruptible = getattr(recorder, "interruptible", contextlib.nullcontext)
         try:
-            trials = run.run()
+            with interruptible():
+                trials = run.run()
         finally:
             executor.close()
             progress.close()
@@ -369,8 +389,9 @@ feature_names_in_
         self.study = study
         self.backend = backend
 
-    def _make_strategy(self) -> Strategy:
-        check_grid(self.estimator, self.param_grid)
+    def _make_strategy(self, random_state: Any = None, check: bool = True) -> Strategy:
+        if check:
+            check_grid(self.estimator, self.param_grid)
         return GridStrategy(self.param_grid)
 
 
@@ -450,6 +471,8 @@ pre_dispatch, random_state, error_score, return_train_score
         self.study = study
         self.backend = backend
 
-    def _make_strategy(self) -> Strategy:
-        check_distributions(self.estimator, self.param_distributions)
-        return RandomStrategy(self.param_distributions, self.n_iter, self.random_state)
+    def _make_strategy(self, random_state: Any = None, check: bool = True) -> Strategy:
+        if check:
+            check_distributions(self.estimator, self.param_distributions)
+        seed = self.random_state if random_state is None else random_state
+        return RandomStrategy(self.param_distributions, self.n_iter, seed)

@@ -1,1 +1,52 @@
-"""Storages: where studies and their fold results are kept (being built)."""
+"""Storages: where studies and their fold results are kept, and read back.
+
+:class:`Storage` is the interface; :class:`MemoryStorage` keeps studies in this
+process, :class:`SQLStorage` in a SQLite file or a PostgreSQL database.
+:func:`open_storage` turns a search's ``storage`` argument (a URL, a file path
+or a storage object) into a storage. A search records into its study through
+:func:`open_recorder`; :func:`load_study`, :func:`list_studies` and
+:func:`delete_study` read and manage studies.
+"""
+
+from hpsearch.storage._base import (
+    RunRecord,
+    Storage,
+    StoredCandidate,
+    StudyData,
+    StudyRecord,
+)
+from hpsearch.storage._memory import MemoryStorage
+from hpsearch.storage._spec import StudySpec
+from hpsearch.storage._sql import SCHEMA_VERSION, SQLStorage
+from hpsearch.storage._study import (
+    Progress,
+    Study,
+    StudyRecorder,
+    StudySummary,
+    delete_study,
+    list_studies,
+    load_study,
+    open_recorder,
+    open_storage,
+)
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "MemoryStorage",
+    "Progress",
+    "RunRecord",
+    "SQLStorage",
+    "Storage",
+    "StoredCandidate",
+    "Study",
+    "StudyData",
+    "StudyRecord",
+    "StudyRecorder",
+    "StudySpec",
+    "StudySummary",
+    "delete_study",
+    "list_studies",
+    "load_study",
+    "open_recorder",
+    "open_storage",
+]

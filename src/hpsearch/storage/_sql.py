@@ -1,0 +1,509 @@
+"""SQLite and PostgreSQL storage through one SQLAlchemy 2 Core implementation.
+
+Concurrency. Many processes may write one storage at once:
+
+- SQLite runs in WAL mode (readers never block the writer), with a busy
+  timeout, and every transaction starts with ``BEGIN IMMEDIATE``, so that two
+  writers queue for the lock instead of failing when a reader upgrades; a
+  transaction that still meets a lock is retried with jittered backoff.
+  ``synchronous=NORMAL``: a commit survives the death of the process (what a
+  search must survive); only a power cut may lose the last commits.
+- PostgreSQL: each (candidate, split) row is inserted with ``ON CONFLICT DO
+  NOTHING``; serialization failures and deadlocks are retried.
+
+Schema. ``<prefix>schema_version`` holds the schema's version. Opening a
+storage creates the tables when there are none and applies, in order, the
+migrations from the stored version to :data:`SCHEMA_VERSION`; a version newer
+than this library knows raises :class:`~hpsearch.StorageError`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from hpsearch._errors import MissingExtraError, StorageError
+from hpsearch._records import FoldResult
+from hpsearch.storage._base import RunRecord, StoredCandidate, StudyData, StudyRecord
+from hpsearch.storage._codec import dumps, result_row, row_result
+
+T = TypeVar("T")
+
+SCHEMA_VERSION = 1
+
+# How long a transaction keeps retrying a locked database before giving up.
+LOCK_TIMEOUT = 120.0
+
+
+def _tables(metadata: sa.MetaData, prefix: str) -> dict[str, sa.Table]:
+    """Schema version 1.
+
+    A later schema adds a migration below and leaves this function as it is.
+    """
+    studies = sa.Table(
+        f"{prefix}studies",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("name", sa.String(255), nullable=False, unique=True),
+        sa.Column("spec", sa.Text, nullable=False),
+        sa.Column("plan", sa.Text, nullable=False),
+        sa.Column("created_at", sa.Float, nullable=False),
+    )
+    candidates = sa.Table(
+        f"{prefix}candidates",
+        metadata,
+        sa.Column("study_id", sa.Integer, primary_key=True),
+        sa.Column("key", sa.String(64), primary_key=True),
+        sa.Column("params", sa.Text, nullable=False),
+    )
+    results = sa.Table(
+        f"{prefix}results",
+        metadata,
+        sa.Column("study_id", sa.Integer, primary_key=True),
+        sa.Column("candidate_key", sa.String(64), primary_key=True),
+        sa.Column("split", sa.Integer, primary_key=True),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("test_scores", sa.Text, nullable=False),
+        sa.Column("train_scores", sa.Text),
+        sa.Column("n_test_samples", sa.Integer, nullable=False),
+        sa.Column("fit_time", sa.Float, nullable=False),
+        sa.Column("score_time", sa.Float, nullable=False),
+        sa.Column("error", sa.Text),
+        sa.Column("started_at", sa.Float, nullable=False),
+        sa.Column("finished_at", sa.Float, nullable=False),
+        sa.Column("extra", sa.Text),
+    )
+    runs = sa.Table(
+        f"{prefix}runs",
+        metadata,
+        sa.Column("study_id", sa.Integer, primary_key=True),
+        sa.Column("run_id", sa.String(64), primary_key=True),
+        sa.Column("state", sa.String(16), nullable=False),
+        sa.Column("host", sa.String(255), nullable=False),
+        sa.Column("pid", sa.Integer, nullable=False),
+        sa.Column("started_at", sa.Float, nullable=False),
+        sa.Column("ended_at", sa.Float),
+    )
+    version = sa.Table(
+        f"{prefix}schema_version",
+        metadata,
+        sa.Column("version", sa.Integer, nullable=False),
+    )
+    return {
+        "studies": studies,
+        "candidates": candidates,
+        "results": results,
+        "runs": runs,
+        "schema_version": version,
+    }
+
+
+def _migrate_0_to_1(conn: sa.Connection, prefix: str) -> None:
+    """Create the tables of schema 1 in an empty database."""
+    metadata = sa.MetaData()
+    _tables(metadata, prefix)
+    metadata.create_all(conn)
+
+
+# MIGRATIONS[i] takes the schema from version i to version i + 1.
+MIGRATIONS: list[Callable[[sa.Connection, str], None]] = [_migrate_0_to_1]
+assert len(MIGRATIONS) == SCHEMA_VERSION
+
+
+def storage_url(target: str | os.PathLike[str]) -> str:
+    """The SQLAlchemy URL for a URL or a plain file path (SQLite)."""
+    text = os.fspath(target)
+    if "://" not in text:
+        return f"sqlite:///{Path(text).expanduser().absolute()}"
+    scheme, rest = text.split("://", 1)
+    if scheme in ("postgresql", "postgres"):
+        return f"postgresql+psycopg://{rest}"
+    return text
+
+
+class SQLStorage:
+    """Studies in a SQLite file or a PostgreSQL database (SQLAlchemy 2 Core).
+
+    Parameters
+    ----------
+    url : str or path
+        ``"sqlite:///runs.db"``, a file path (SQLite), or
+        ``"postgresql://user@host:5432/db"`` (psycopg 3; install
+        ``hpsearch[postgres]``).
+    table_prefix : str, default="hpsearch_"
+        Prefix of every table name, so several sets of studies can share one
+        database.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from hpsearch.storage import SQLStorage
+    >>> path = os.path.join(tempfile.mkdtemp(), "runs.db")
+    >>> storage = SQLStorage(path)
+    >>> storage.url.startswith("sqlite:///")
+    True
+    >>> storage.list_studies()
+    []
+    >>> storage.close()
+    """
+
+    def __init__(
+        self, url: str | os.PathLike[str], table_prefix: str = "hpsearch_"
+    ) -> None:
+        self.table_prefix = table_prefix
+        full = storage_url(url)
+        try:
+            parsed = sa.make_url(full)
+        except sa.exc.ArgumentError as exc:
+            raise StorageError(
+                f"storage must be a file path or a database URL such as "
+                f"'sqlite:///runs.db' or 'postgresql://user@host/db'; got {url!r} "
+                f"({exc})."
+            ) from None
+        backend = parsed.get_backend_name()
+        if backend not in ("sqlite", "postgresql"):
+            raise StorageError(
+                f"storage must be a SQLite or PostgreSQL URL; got {url!r}. "
+                "Use 'sqlite:///path.db', a file path, or 'postgresql://...'."
+            )
+        self.dialect = backend
+        self.url = _display_url(parsed)
+        self._engine = self._make_engine(parsed)
+        self._t = _tables(sa.MetaData(), table_prefix)
+        self._ids: dict[str, int] = {}
+        self._transaction(self._check_schema)
+
+    def __repr__(self) -> str:
+        return f"SQLStorage({self.url!r})"
+
+    def _make_engine(self, url: sa.URL) -> sa.Engine:
+        if self.dialect == "sqlite":
+            database = url.database or ""
+            if database and database != ":memory:":
+                folder = Path(database).parent
+                if not folder.is_dir():
+                    raise StorageError(
+                        f"storage's folder must exist; got {str(folder)!r}, which "
+                        f"does not (storage {self.url}). Create it first."
+                    )
+                engine = sa.create_engine(url, connect_args={"timeout": 60})
+            else:
+                engine = sa.create_engine(url, poolclass=sa.pool.StaticPool)
+            sa.event.listen(engine, "connect", _sqlite_connect)
+            sa.event.listen(engine, "begin", _sqlite_begin)
+            return engine
+        try:
+            return sa.create_engine(url, pool_pre_ping=False)
+        except ModuleNotFoundError as exc:
+            raise MissingExtraError(
+                "PostgreSQL storage needs psycopg 3: pip install 'hpsearch[postgres]'"
+                f" ({exc})."
+            ) from None
+
+    def close(self) -> None:
+        """Close the connections to the database."""
+        self._engine.dispose()
+
+    # -- schema -----------------------------------------------------------
+
+    def _check_schema(self, conn: sa.Connection) -> None:
+        if self.dialect == "postgresql":
+            # Two processes creating the tables at once would collide in the
+            # catalog: serialize them on a lock named after the prefix.
+            key = int.from_bytes(self.table_prefix.encode()[:7].ljust(7, b"_"), "big")
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+        version_table = self._t["schema_version"]
+        inspector = sa.inspect(conn)
+        if inspector.has_table(version_table.name):
+            version = conn.execute(sa.select(version_table.c.version)).scalar()
+            version = 0 if version is None else int(version)
+        elif inspector.has_table(self._t["studies"].name):
+            raise StorageError(
+                f"{self.url} must have a {version_table.name} table next to its "
+                f"{self._t['studies'].name} table; got none. The tables were not "
+                "written by hpsearch: use another table_prefix or database."
+            )
+        else:
+            version = 0
+        if version > SCHEMA_VERSION:
+            import hpsearch
+
+            raise StorageError(
+                f"{self.url} has schema {version} but hpsearch "
+                f"{hpsearch.__version__} reads schema {SCHEMA_VERSION} at most. "
+                "Upgrade hpsearch: pip install --upgrade hpsearch"
+            )
+        if version == SCHEMA_VERSION:
+            return
+        for migrate in MIGRATIONS[version:]:
+            migrate(conn, self.table_prefix)
+        conn.execute(sa.delete(version_table))
+        conn.execute(sa.insert(version_table).values(version=SCHEMA_VERSION))
+
+    def schema_version(self) -> int:
+        """The schema version of the database."""
+        table = self._t["schema_version"]
+        return int(self._transaction(lambda c: c.execute(sa.select(table)).scalar()))
+
+    # -- transactions -------------------------------------------------------
+
+    def _transaction(self, fn: Callable[[sa.Connection], T]) -> T:
+        """Run ``fn`` in one transaction, retried while the database is busy."""
+        deadline = time.monotonic() + LOCK_TIMEOUT
+        delay = 0.005
+        while True:
+            try:
+                with self._engine.begin() as conn:
+                    return fn(conn)
+            except DBAPIError as exc:
+                if not self._transient(exc) or time.monotonic() > deadline:
+                    raise self._error(exc) from exc
+            time.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 2, 0.5)
+
+    def _transient(self, exc: DBAPIError) -> bool:
+        if self.dialect == "sqlite":
+            text = str(exc.orig).lower()
+            return "locked" in text or "busy" in text
+        code = getattr(exc.orig, "sqlstate", None)
+        return code in ("40001", "40P01", "55P03")
+
+    def _error(self, exc: DBAPIError) -> StorageError:
+        if isinstance(exc, OperationalError) and self.dialect == "postgresql":
+            return StorageError(
+                f"storage {self.url} must be reachable; got {exc.orig}. "
+                "Check that the server runs and the URL is right."
+            )
+        return StorageError(f"storage {self.url} failed: {exc.orig}")
+
+    def _study_id(self, conn: sa.Connection, name: str) -> int:
+        found = self._ids.get(name)
+        if found is None:
+            studies = self._t["studies"]
+            found = conn.execute(
+                sa.select(studies.c.id).where(studies.c.name == name)
+            ).scalar()
+            if found is None:
+                from hpsearch.storage._study import not_found
+
+                raise not_found(self, name)
+            self._ids[name] = found
+        return found
+
+    def _insert_ignore(self, table: sa.Table, keys: list[str]) -> Any:
+        if self.dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert
+        return insert(table).on_conflict_do_nothing(index_elements=keys)
+
+    # -- the Storage interface ---------------------------------------------
+
+    def create_study(self, study: StudyRecord) -> StudyRecord:
+        """Store ``study`` unless its name exists; return the stored record."""
+        studies = self._t["studies"]
+
+        def create(conn: sa.Connection) -> StudyRecord:
+            conn.execute(
+                self._insert_ignore(studies, ["name"]),
+                {
+                    "name": study.name,
+                    "spec": dumps(dict(study.spec)),
+                    "plan": "[]",
+                    "created_at": study.created_at,
+                },
+            )
+            return self._get_study(conn, study.name)  # type: ignore[return-value]
+
+        return self._transaction(create)
+
+    def get_study(self, name: str) -> StudyRecord | None:
+        """The study of that name, or None."""
+        return self._transaction(lambda conn: self._get_study(conn, name))
+
+    def _get_study(self, conn: sa.Connection, name: str) -> StudyRecord | None:
+        studies = self._t["studies"]
+        row = conn.execute(sa.select(studies).where(studies.c.name == name)).first()
+        if row is None:
+            return None
+        self._ids[name] = row.id
+        return StudyRecord(row.name, json.loads(row.spec), row.created_at)
+
+    def list_studies(self) -> list[StudyRecord]:
+        """Every study, oldest first."""
+        studies = self._t["studies"]
+        rows = self._transaction(
+            lambda conn: conn.execute(
+                sa.select(studies).order_by(studies.c.created_at, studies.c.id)
+            ).all()
+        )
+        return [StudyRecord(r.name, json.loads(r.spec), r.created_at) for r in rows]
+
+    def delete_study(self, name: str) -> bool:
+        """Delete a study with its results; False if there was none."""
+        studies = self._t["studies"]
+
+        def delete(conn: sa.Connection) -> bool:
+            found = conn.execute(
+                sa.select(studies.c.id).where(studies.c.name == name)
+            ).scalar()
+            if found is None:
+                return False
+            for table in ("results", "candidates", "runs"):
+                t = self._t[table]
+                conn.execute(sa.delete(t).where(t.c.study_id == found))
+            conn.execute(sa.delete(studies).where(studies.c.id == found))
+            return True
+
+        self._ids.pop(name, None)
+        return self._transaction(delete)
+
+    def add_trials(
+        self,
+        name: str,
+        candidates: Sequence[StoredCandidate],
+        plan: Sequence[str],
+        *,
+        extend: bool = False,
+    ) -> None:
+        """Store candidates and set (or, with ``extend``, extend) the plan."""
+        studies, table = self._t["studies"], self._t["candidates"]
+
+        def add(conn: sa.Connection) -> None:
+            study_id = self._study_id(conn, name)
+            if candidates:
+                conn.execute(
+                    self._insert_ignore(table, ["study_id", "key"]),
+                    [
+                        {"study_id": study_id, "key": c.key, "params": c.params}
+                        for c in candidates
+                    ],
+                )
+            keys = list(plan)
+            if extend:
+                query = sa.select(studies.c.plan).where(studies.c.id == study_id)
+                if self.dialect == "postgresql":
+                    query = query.with_for_update()
+                keys = json.loads(conn.execute(query).scalar() or "[]") + keys
+            conn.execute(
+                sa.update(studies)
+                .where(studies.c.id == study_id)
+                .values(plan=json.dumps(keys))
+            )
+
+        self._transaction(add)
+
+    def add_results(self, name: str, results: Sequence[FoldResult]) -> None:
+        """Store fold results; a (candidate, split) already stored is kept."""
+        if not results:
+            return
+        table = self._t["results"]
+
+        def add(conn: sa.Connection) -> None:
+            study_id = self._study_id(conn, name)
+            conn.execute(
+                self._insert_ignore(table, ["study_id", "candidate_key", "split"]),
+                [{"study_id": study_id, **result_row(r)} for r in results],
+            )
+
+        self._transaction(add)
+
+    def set_run(self, name: str, run: RunRecord) -> None:
+        """Store or update a run record (by ``run.run_id``)."""
+        table = self._t["runs"]
+
+        def store(conn: sa.Connection) -> None:
+            study_id = self._study_id(conn, name)
+            where = (table.c.study_id == study_id) & (table.c.run_id == run.run_id)
+            values = {
+                "state": run.state,
+                "host": run.host,
+                "pid": run.pid,
+                "started_at": run.started_at,
+                "ended_at": run.ended_at,
+            }
+            if conn.execute(sa.update(table).where(where).values(values)).rowcount:
+                return
+            conn.execute(
+                sa.insert(table).values(study_id=study_id, run_id=run.run_id, **values)
+            )
+
+        self._transaction(store)
+
+    def read(self, name: str) -> StudyData:
+        """Everything stored for the study; raises StudyNotFoundError."""
+
+        def read(conn: sa.Connection) -> StudyData:
+            study = self._get_study(conn, name)
+            if study is None:
+                from hpsearch.storage._study import not_found
+
+                raise not_found(self, name)
+            study_id = self._ids[name]
+            t = self._t
+            plan = conn.execute(
+                sa.select(t["studies"].c.plan).where(t["studies"].c.id == study_id)
+            ).scalar()
+            candidates = conn.execute(
+                sa.select(t["candidates"].c.key, t["candidates"].c.params).where(
+                    t["candidates"].c.study_id == study_id
+                )
+            ).all()
+            results = conn.execute(
+                sa.select(t["results"])
+                .where(t["results"].c.study_id == study_id)
+                .order_by(t["results"].c.finished_at)
+            ).all()
+            runs = conn.execute(
+                sa.select(t["runs"]).where(t["runs"].c.study_id == study_id)
+            ).all()
+            return StudyData(
+                study=study,
+                candidates={c.key: c.params for c in candidates},
+                plan=tuple(json.loads(plan or "[]")),
+                results=tuple(row_result(r._mapping) for r in results),
+                runs=tuple(
+                    RunRecord(
+                        r.run_id, r.state, r.host, r.pid, r.started_at, r.ended_at
+                    )
+                    for r in runs
+                ),
+            )
+
+        return self._transaction(read)
+
+
+def _display_url(url: sa.URL) -> str:
+    text = url.render_as_string(hide_password=True)
+    return text.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def _sqlite_connect(dbapi_connection: Any, record: Any) -> None:
+    # Let SQLAlchemy's "begin" event issue BEGIN IMMEDIATE itself (pysqlite's
+    # own implicit BEGIN would take the write lock only at the first write).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        for _ in range(600):
+            try:
+                cursor.execute("PRAGMA journal_mode=WAL")
+                break
+            except Exception as exc:  # locked while another process sets it
+                if "locked" not in str(exc).lower():
+                    raise
+                time.sleep(0.05)
+        cursor.execute("PRAGMA synchronous=NORMAL")
+    finally:
+        cursor.close()
+
+
+def _sqlite_begin(conn: sa.Connection) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
