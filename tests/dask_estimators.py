@@ -1,0 +1,27 @@
+"""Estimators for the Dask tests, importable by name in worker processes."""
+
+from __future__ import annotations
+
+import time
+
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression
+
+
+class SlowClassifier(ClassifierMixin, BaseEstimator):
+    """LogisticRegression(C) that sleeps ``delay`` seconds in fit; C < 0 fails."""
+
+    def __init__(self, C=1.0, delay=0.0):
+        self.C = C
+        self.delay = delay
+
+    def fit(self, X, y):
+        time.sleep(self.delay)
+        if self.C < 0:
+            raise ValueError(f"SlowClassifier fails on purpose for C={self.C}")
+        self.model_ = LogisticRegression(C=self.C, max_iter=2000).fit(X, y)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict(self, X):
+        return self.model_.predict(X)

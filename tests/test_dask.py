@@ -1,0 +1,462 @@
+"""Searches on a Dask cluster: real scheduler and worker processes, no mocks."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_iris
+from sklearn.exceptions import FitFailedWarning
+from sklearn.model_selection import GridSearchCV as SkGridSearchCV
+
+import hpsearch
+from hpsearch import (
+    BackendError,
+    ClusterError,
+    GridSearchCV,
+    MissingExtraError,
+    RandomizedSearchCV,
+)
+from hpsearch.executors import DaskExecutor
+
+distributed = pytest.importorskip("distributed")
+dask = pytest.importorskip("dask")
+
+# Worker processes unpickle the test estimators by module name: LocalCluster's
+# workers inherit sys.path, the `dask worker` subprocesses get PYTHONPATH.
+TESTS = str(Path(__file__).parent)
+if TESTS not in sys.path:
+    sys.path.insert(0, TESTS)
+from dask_estimators import SlowClassifier  # noqa: E402
+
+# At teardown distributed may warn about connections and processes it is
+# closing; that is Dask's business, not the search's, so only those warnings are
+# let through, and only in the tests that start clusters.
+teardown_warnings = [
+    pytest.mark.filterwarnings("ignore::ResourceWarning"),
+    pytest.mark.filterwarnings(
+        "ignore:.*(?:unclosed|Port|Creating scratch|clean up).*:UserWarning"
+    ),
+]
+
+X, y = load_iris(return_X_y=True)
+GRID = {"C": [0.01, 0.1, 1.0, 10.0]}
+
+
+def _same(a: dict, b: dict) -> None:
+    """cv_results_ equal to the last bit, timings aside."""
+    assert sorted(a) == sorted(b)
+    for key in a:
+        if "time" in key:
+            continue
+        if key == "params":
+            assert a[key] == b[key]
+        elif isinstance(a[key], np.ma.MaskedArray):
+            assert list(a[key].mask) == list(b[key].mask), key
+            assert list(a[key].data) == list(b[key].data), key
+        else:
+            np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+
+
+# Every server on 127.0.0.1, its HTTP port chosen by the system (the default,
+# 8787, may be taken by another cluster).
+LOCAL_CLUSTER = dict(
+    processes=True,
+    n_workers=2,
+    threads_per_worker=1,
+    host="127.0.0.1",
+    dashboard_address="127.0.0.1:0",
+)
+HTTP = ["--dashboard-address", "127.0.0.1:0", "--no-dashboard"]
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with distributed.LocalCluster(**LOCAL_CLUSTER) as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def client(cluster):
+    # Not the default client: the tests pass it, or make it current, on purpose.
+    with distributed.Client(cluster, set_as_default=False) as client:
+        yield client
+
+
+@pytest.mark.parametrize("as_backend", ["client", "dask", "address"])
+def test_dask_search_equals_local_run_and_scikit_learn(client, as_backend):
+    backend = {
+        "client": client,
+        "dask": "dask",
+        "address": client.scheduler.address,
+    }[as_backend]
+    kwargs = dict(scoring=["accuracy", "f1_macro"], refit="accuracy", cv=3)
+    local = GridSearchCV(SlowClassifier(), GRID, progress=False, **kwargs).fit(X, y)
+    with client.as_current():
+        search = GridSearchCV(
+            SlowClassifier(),
+            GRID,
+            backend=backend,
+            return_train_score=False,
+            progress=False,
+            **kwargs,
+        ).fit(X, y)
+    sk = SkGridSearchCV(SlowClassifier(), GRID, **kwargs).fit(X, y)
+    _same(search.cv_results_, local.cv_results_)
+    _same(search.cv_results_, sk.cv_results_)
+    assert search.best_params_ == sk.best_params_
+    assert client.status == "running"  # a client passed in stays open
+
+
+def test_randomized_search_on_dask_draws_and_scores_as_scikit_learn(client):
+    from scipy.stats import loguniform
+    from sklearn.model_selection import RandomizedSearchCV as SkRandomizedSearchCV
+
+    space = {"C": loguniform(1e-3, 1e2)}
+    search = RandomizedSearchCV(
+        SlowClassifier(),
+        space,
+        n_iter=6,
+        random_state=0,
+        backend=client,
+        return_train_score=True,
+        progress=False,
+    ).fit(X, y)
+    sk = SkRandomizedSearchCV(
+        SlowClassifier(), space, n_iter=6, random_state=0, return_train_score=True
+    ).fit(X, y)
+    _same(search.cv_results_, sk.cv_results_)
+
+
+def test_failing_candidates_on_workers_are_recorded_as_failed_like_locally(client):
+    grid = {"C": [1.0, -1.0, 10.0]}
+    searches = []
+    for backend in [client, None]:
+        with (
+            pytest.warns(UserWarning, match="test scores are non-finite"),
+            pytest.warns(FitFailedWarning, match=r"fails on purpose for C=-1\.0"),
+        ):
+            searches.append(
+                GridSearchCV(
+                    SlowClassifier(), grid, backend=backend, progress=False
+                ).fit(X, y)
+            )
+    search, local = searches
+    _same(search.cv_results_, local.cv_results_)
+    assert list(search.results_["status"]) == ["ok", "failed", "ok"]
+
+
+def test_error_score_raise_propagates_the_workers_error(client):
+    search = GridSearchCV(
+        SlowClassifier(),
+        {"C": [1.0, -1.0]},
+        backend=client,
+        error_score="raise",
+        progress=False,
+    )
+    with pytest.raises(ValueError, match=r"fails on purpose for C=-1\.0"):
+        search.fit(X, y)
+
+
+def _slow_identity(shared, item):
+    time.sleep(0.05)
+    return item
+
+
+def test_units_in_flight_are_bounded_by_twice_the_cluster_threads(client):
+    executor = DaskExecutor(client, n_jobs=None, own_client=False)
+    assert executor.n_workers == 2  # 2 workers x 1 thread
+    pulled = []
+
+    def items():
+        for i in range(40):
+            pulled.append(i)
+            yield i
+
+    results = executor.map_unordered(_slow_identity, items(), shared=None)
+    first = next(results)
+    assert len(pulled) <= 2 * executor.n_workers + 1
+    assert sorted([first, *results]) == list(range(40))
+    executor.close()
+
+
+def test_equal_units_run_as_separate_tasks(client):
+    executor = DaskExecutor(client, n_jobs=1, own_client=False)
+    assert executor.n_workers == 1
+    results = list(executor.map_unordered(_slow_identity, [7, 7, 7], shared=None))
+    assert results == [7, 7, 7]
+    executor.close()
+
+
+class _CountedPickles:
+    """Shared data that counts how often this process pickles it."""
+
+    count = 0
+
+    def __reduce__(self):
+        type(self).count += 1
+        return (dict, ())
+
+
+def test_shared_context_is_sent_once_not_with_every_unit(client):
+    executor = DaskExecutor(client, n_jobs=None, own_client=False)
+    shared = _CountedPickles()
+    results = list(executor.map_unordered(_first_key, range(20), shared))
+    assert sorted(results) == list(range(20))
+    assert _CountedPickles.count == 1  # scattered once, broadcast by the cluster
+    executor.close()
+
+
+def _first_key(shared, item):
+    assert shared == {}
+    return item
+
+
+def test_close_while_iterating_stops_the_search(client):
+    executor = DaskExecutor(client, n_jobs=None, own_client=False)
+    results = executor.map_unordered(_slow_identity, range(100), shared=None)
+    next(results)
+    executor.close()
+    assert len(list(results)) < 100
+    deadline = time.monotonic() + 10
+    while client.processing() and any(client.processing().values()):
+        assert time.monotonic() < deadline, "cancelled units still run"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("backend", ["daks", "http://127.0.0.1:8786", 4, object()])
+def test_bad_backend_values_are_refused_with_the_accepted_forms(backend):
+    search = GridSearchCV(SlowClassifier(), GRID, backend=backend, progress=False)
+    message = (
+        r"backend must be None, 'loky', 'threading', 'serial', 'dask' \(the active "
+        r"distributed.Client\), a Dask scheduler address such as "
+        r"'tcp://127.0.0.1:8786', or a distributed.Client; got "
+        + _escape(repr(backend))
+        + r". Pick one of these forms."
+    )
+    with pytest.raises(BackendError, match=message):
+        search.fit(X, y)
+
+
+def _escape(text):
+    import re
+
+    return re.escape(text)
+
+
+def test_missing_dask_extra_names_the_extra(monkeypatch):
+    # None in sys.modules makes `import distributed` raise ImportError.
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    search = GridSearchCV(SlowClassifier(), GRID, backend="dask", progress=False)
+    with pytest.raises(MissingExtraError, match=r"pip install 'hpsearch\[dask\]'$"):
+        search.fit(X, y)
+    assert issubclass(MissingExtraError, ImportError)
+
+
+def test_missing_dask_extra_in_a_fresh_interpreter_names_the_extra():
+    code = (
+        "import sys; sys.modules['distributed'] = None\n"
+        "from sklearn.datasets import load_iris\n"
+        "from sklearn.svm import SVC\n"
+        "import hpsearch\n"
+        "X, y = load_iris(return_X_y=True)\n"
+        "try:\n"
+        "    hpsearch.GridSearchCV(SVC(), {'C': [1]}, backend='dask',\n"
+        "                          progress=False).fit(X, y)\n"
+        "except ImportError as exc:\n"
+        "    print(type(exc).__name__, exc)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert out.stdout.startswith("MissingExtraError backend='dask' needs dask.dist")
+    assert out.stdout.rstrip().endswith("pip install 'hpsearch[dask]'")
+
+
+def test_dask_backend_without_a_client_says_how_to_create_one():
+    assert not distributed.client._global_clients, "a test left a default client"
+    search = GridSearchCV(SlowClassifier(), GRID, backend="dask", progress=False)
+    with pytest.raises(
+        ClusterError,
+        match=r"^backend='dask' must find an active distributed.Client; got none. "
+        r"Create one before the search: `from distributed import Client; ",
+    ):
+        search.fit(X, y)
+
+
+def test_unreachable_scheduler_address_is_a_cluster_error():
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    search = GridSearchCV(SlowClassifier(), GRID, backend=address, progress=False)
+    with (
+        dask.config.set({"distributed.comm.timeouts.connect": "1s"}),
+        pytest.raises(
+            ClusterError,
+            match=rf"^backend='{address}' must be the address of a running Dask "
+            r"scheduler; got no answer \(.*\). Start one with `dask scheduler`",
+        ),
+    ):
+        search.fit(X, y)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# --- a worker dies ----------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::ResourceWarning")
+def test_worker_killed_mid_search_reruns_its_units_and_completes():
+    grid = {"C": [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0]}  # 24 fits of 0.25 s
+    local = GridSearchCV(SlowClassifier(), grid, cv=3, progress=False).fit(X, y)
+    with (
+        distributed.LocalCluster(**LOCAL_CLUSTER) as cluster,
+        distributed.Client(cluster, set_as_default=False) as client,
+    ):
+        victim = next(iter(client.run(os.getpid).values()))
+        killed = threading.Event()
+
+        def kill_when_busy():
+            # Kill only once the victim runs a unit, so that unit must rerun.
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                busy = client.processing()
+                pids = client.run(os.getpid)
+                if any(busy.get(w) for w, p in pids.items() if p == victim):
+                    time.sleep(0.1)
+                    os.kill(victim, signal.SIGKILL)
+                    killed.set()
+                    return
+                time.sleep(0.05)
+
+        killer = threading.Thread(target=kill_when_busy)
+        killer.start()
+        search = GridSearchCV(
+            SlowClassifier(delay=0.25), grid, cv=3, backend=client, progress=False
+        ).fit(X, y)
+        killer.join()
+        assert killed.is_set(), "the worker was not killed during the search"
+        assert victim not in client.run(os.getpid).values()
+    _same(search.cv_results_, local.cv_results_)
+
+
+# --- a cluster of `dask scheduler` and `dask worker` processes ---------------
+
+
+@pytest.fixture
+def dask_processes():
+    """A scheduler and two workers, started as the README tells users to."""
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    dask_cli = str(Path(sys.executable).with_name("dask"))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([TESTS, *sys.path])}
+    common = {
+        "env": env,
+        "start_new_session": True,
+        "stdout": subprocess.DEVNULL,
+        "stderr": subprocess.DEVNULL,
+    }
+    scheduler = subprocess.Popen(
+        [dask_cli, "scheduler", "--host", "127.0.0.1", "--port", str(port), *HTTP],
+        **common,
+    )
+    workers = [
+        subprocess.Popen(
+            [
+                dask_cli,
+                "worker",
+                address,
+                "--host",
+                "127.0.0.1",
+                "--nthreads",
+                "1",
+                *HTTP,
+                "--death-timeout",
+                "30",
+            ],
+            **common,
+        )
+        for _ in range(2)
+    ]
+    processes = [scheduler, *workers]
+    try:
+        with distributed.Client(address, set_as_default=False, timeout=30) as client:
+            client.wait_for_workers(2, timeout=60)
+        yield address, scheduler
+    finally:
+        for process in reversed(processes):  # workers first, then the scheduler
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::ResourceWarning")
+def test_search_through_the_address_of_scheduler_and_worker_processes(
+    dask_processes,
+):
+    address, _ = dask_processes
+    search = GridSearchCV(SlowClassifier(), GRID, backend=address, progress=False)
+    search.fit(X, y)
+    local = GridSearchCV(SlowClassifier(), GRID, progress=False).fit(X, y)
+    _same(search.cv_results_, local.cv_results_)
+    # The client opened for the address was closed with the search.
+    assert not [c for c in distributed.client._global_clients.values()]
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::ResourceWarning")
+def test_losing_the_scheduler_mid_search_is_a_cluster_error(dask_processes):
+    address, scheduler = dask_processes
+    watcher = distributed.Client(address, set_as_default=False)
+
+    def kill_scheduler_when_busy():
+        # Kill only once units run, so that the search loses work in flight.
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not any(watcher.processing().values()):
+            time.sleep(0.05)
+        time.sleep(0.3)
+        os.killpg(scheduler.pid, signal.SIGKILL)
+
+    killer = threading.Thread(target=kill_scheduler_when_busy)
+    killer.start()
+    search = GridSearchCV(
+        SlowClassifier(delay=0.25),
+        {"C": [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0]},
+        backend=address,
+        progress=False,
+    )
+    start = time.monotonic()
+    with pytest.raises(
+        ClusterError,
+        match=rf"^the Dask scheduler at {address} must stay reachable while a search "
+        r"runs; got the work cancelled \(scheduler-connection-lost\). Check that the "
+        r"scheduler is still running and reachable. The results that arrived before "
+        r"were recorded: with a storage, running the same search again resumes it.$",
+    ):
+        search.fit(X, y)
+    assert time.monotonic() - start < 15
+    killer.join()
+    watcher.close(timeout=5)
+
+
+def test_cluster_errors_are_hpsearch_errors_and_runtime_errors():
+    assert issubclass(ClusterError, hpsearch.HpsearchError)
+    assert issubclass(ClusterError, RuntimeError)
+    assert issubclass(BackendError, ValueError)
