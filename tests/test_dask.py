@@ -351,6 +351,27 @@ def test_worker_killed_mid_search_reruns_its_units_and_completes():
     _same(search.cv_results_, local.cv_results_)
 
 
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::ResourceWarning")
+def test_data_lost_with_the_only_worker_is_sent_again_and_the_units_rerun():
+    with (
+        distributed.LocalCluster(**{**LOCAL_CLUSTER, "n_workers": 1}) as cluster,
+        distributed.Client(cluster, set_as_default=False) as client,
+    ):
+        [victim] = client.run(os.getpid).values()
+        threading.Timer(0.8, os.kill, (victim, signal.SIGKILL)).start()
+        executor = DaskExecutor(client, n_jobs=None, own_client=False)
+        results = list(executor.map_unordered(_add_sleeping, range(10), {"k": 100}))
+        executor.close()
+        assert victim not in client.run(os.getpid).values()  # it was restarted
+    assert sorted(results) == list(range(100, 110))
+
+
+def _add_sleeping(shared, item):
+    time.sleep(0.2)
+    return shared["k"] + item
+
+
 # --- a cluster of `dask scheduler` and `dask worker` processes ---------------
 
 
@@ -446,7 +467,7 @@ def test_losing_the_scheduler_mid_search_is_a_cluster_error(dask_processes):
     with pytest.raises(
         ClusterError,
         match=rf"^the Dask scheduler at {address} must stay reachable while a search "
-        r"runs; got the work cancelled \(scheduler-connection-lost\). Check that the "
+        r"runs; got the connection lost \(scheduler-connection-lost\). Check that the "
         r"scheduler is still running and reachable. The results that arrived before "
         r"were recorded: with a storage, running the same search again resumes it.$",
     ):

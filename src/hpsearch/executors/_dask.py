@@ -103,11 +103,17 @@ def make_dask_executor(backend: Any, n_jobs: int | None) -> DaskExecutor:
 class DaskExecutor:
     """Runs items on the workers of a Dask cluster, through ``client``.
 
-    ``shared`` is scattered to every worker once per ``map_unordered`` (workers
-    that join later fetch it from their peers); each item travels with its own
-    task, and each result comes back as soon as it is done. At most
-    ``2 x n_workers`` items are submitted at a time, so a search of a million
-    units does not flood the scheduler.
+    ``shared`` is scattered to every worker once, and reused by every round of
+    a search (workers that join later fetch it from their peers); each item
+    travels with its own task, and each result comes back as soon as it is
+    done. At most ``2 x n_workers`` items are submitted at a time, so a search
+    of a million units does not flood the scheduler.
+
+    Faults: the units of a worker that dies run again elsewhere (Dask's
+    scheduler retries each at most ``distributed.scheduler.allowed-failures``
+    times); if every worker holding ``shared`` dies, it is scattered again
+    (at most 3 times) and the lost units rerun. What cannot be recovered (the
+    scheduler lost, a unit that keeps killing workers) raises ClusterError.
 
     ``n_jobs`` None or negative uses the whole cluster: ``n_workers`` is the
     total of the workers' threads, followed as workers come and go. A positive
@@ -120,10 +126,11 @@ class DaskExecutor:
         self.own_client = own_client
         self.max_jobs = n_jobs if n_jobs is not None and n_jobs > 0 else None
         self.n_workers = self.max_jobs or self._cluster_threads()
-        self._running: dict[Any, Any] = {}  # future -> item
+        self._running: dict[Any, Any] = {}  # future -> (item, its shared data)
         self._shared: Any = None  # what was scattered, and its future
         self._data: Any = None
         self._closed = False
+        self._rescatters = 0
 
     def _cluster_threads(self) -> int:
         return max(1, sum(self.client.nthreads().values()))
@@ -138,31 +145,67 @@ class DaskExecutor:
         pending = iter(items)
         if self._shared is not shared:  # each round of a search reuses it
             self._forget_shared()
-            try:
-                # A list, so that any shared object (even a dict) is one piece.
-                [self._data] = self.client.scatter([shared], broadcast=True, hash=False)
-            except OSError as exc:
-                raise self._lost(exc) from exc
-            self._shared = shared
+            self._scatter(shared)
         done = as_completed(
             loop=self.client.loop, with_results=True, raise_errors=False
         )
         limit, checked = self._limit(), time.monotonic()
         try:
-            self._submit(fn, pending, done, limit)
+            self._fill(fn, pending, done, limit)
             for future, result in done:
-                item = self._running.pop(future, None)
+                item, data = self._running.pop(future, (None, None))
                 if self._closed:
                     return
+                if future.status == "cancelled" and self._lost(data):
+                    # The workers holding the scattered context all died: Dask
+                    # cannot recompute it, so send it again and rerun the unit.
+                    if data is self._data:
+                        self._rescatter(shared)
+                    self._submit(fn, item, done)
+                    continue
                 if future.status != "finished":
                     raise self._failure(future, result, item)
                 if time.monotonic() - checked > 1.0:  # the cluster may have grown
                     limit, checked = self._limit(), time.monotonic()
-                self._submit(fn, pending, done, limit)  # keep workers busy first
+                self._fill(fn, pending, done, limit)  # keep workers busy first
                 del future
                 yield result
         finally:
             self._cancel_running()
+
+    def _scatter(self, shared: Any) -> None:
+        """Send ``shared`` to every worker, once."""
+        try:
+            # A list, so that any shared object (even a dict) is one piece.
+            [self._data] = self.client.scatter([shared], broadcast=True, hash=False)
+        except OSError as exc:  # the scheduler is gone, or no worker came
+            raise ClusterError(
+                f"the Dask cluster at {self._address()} must take the search's "
+                f"data; got {type(exc).__name__}: {exc}. Check that the scheduler "
+                "runs and has workers. The results that arrived before were "
+                "recorded: with a storage, running the same search again resumes it."
+            ) from exc
+        self._shared = shared
+
+    def _lost(self, data: Any) -> bool:
+        """Whether ``data`` was scattered and then lost with its workers."""
+        return (
+            data is not None
+            and self.client.status == "running"
+            and data.status != "finished"
+        )
+
+    def _rescatter(self, shared: Any) -> None:
+        """Scatter ``shared`` again, a bounded number of times per executor."""
+        self._rescatters += 1
+        if self._rescatters > _MAX_RESCATTERS:
+            raise ClusterError(
+                "Dask workers must keep the search's data; got every copy lost "
+                f"{self._rescatters} times (workers dying or restarting). Check the "
+                "worker logs. The results that arrived before were recorded: with a "
+                "storage, running the same search again resumes it."
+            )
+        self._scatter(shared)
 
     def _limit(self) -> int:
         """How many items may be submitted at once."""
@@ -172,21 +215,22 @@ class DaskExecutor:
             self.n_workers = self._cluster_threads()
         return 2 * self.n_workers
 
-    def _submit(
+    def _fill(
         self, fn: Callable[..., Any], pending: Iterator[Any], done: Any, limit: int
     ) -> None:
         """Submit items until ``limit`` are in flight or none are left."""
-        name = getattr(fn, "__name__", "unit")
         while len(self._running) < limit and not self._closed:
             item = next(pending, _END)
             if item is _END:
                 return
-            # Unique keys: equal items must not be merged into one task.
-            future = self.client.submit(
-                fn, self._data, item, key=f"hpsearch-{name}-{uuid4().hex}", pure=False
-            )
-            self._running[future] = item
-            done.add(future)
+            self._submit(fn, item, done)
+
+    def _submit(self, fn: Callable[..., Any], item: Any, done: Any) -> None:
+        # Unique keys: equal items must not be merged into one task.
+        key = f"hpsearch-{getattr(fn, '__name__', 'unit')}-{uuid4().hex}"
+        future = self.client.submit(fn, self._data, item, key=key, pure=False)
+        self._running[future] = (item, self._data)
+        done.add(future)
 
     def _failure(self, future: Any, result: Any, item: Any) -> BaseException:
         """The exception to raise for a unit that did not finish."""
@@ -206,13 +250,17 @@ class DaskExecutor:
                 )
             return exc.with_traceback(traceback)  # fn's own error, as locally
         reason = getattr(result, "reason", None) or "unknown"
-        return self._lost(result, reason)
-
-    def _lost(self, exc: BaseException, reason: str = "") -> ClusterError:
-        why = reason or f"{type(exc).__name__}: {exc}"
+        if reason == "scheduler-connection-lost" or self.client.status != "running":
+            return ClusterError(
+                f"the Dask scheduler at {self._address()} must stay reachable while "
+                f"a search runs; got the connection lost ({reason}). "
+                f"{_CONNECTION_LOST}"
+            )
         return ClusterError(
-            f"the Dask scheduler at {self._address()} must stay reachable while a "
-            f"search runs; got the work cancelled ({why}). {_CONNECTION_LOST}"
+            f"the search's units of work on the Dask cluster at {self._address()} "
+            f"must run to the end; got them cancelled ({reason}), by another "
+            "client or a restart of the cluster. The results that arrived before "
+            "were recorded: with a storage, running the same search again resumes it."
         )
 
     def _address(self) -> str:
@@ -249,6 +297,8 @@ class DaskExecutor:
 
 
 _END = object()
+# Times the scattered context may be lost and sent again (workers restarted).
+_MAX_RESCATTERS = 3
 
 
 def _describe(item: Any) -> str:
