@@ -6,7 +6,7 @@ that the study file describes and calls ``fit``; the others read a storage with
 
 Exit codes: 0 success, 1 an unexpected error (or a declined confirmation),
 2 a usage error, an invalid study file, an unknown study or any other error
-hpsearch reports on purpose, 130 interrupted (Ctrl-C).
+hpsearch reports on purpose, 130 interrupted by Ctrl-C (143 by SIGTERM).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 import click
 
 import hpsearch
-from hpsearch._errors import HpsearchError
+from hpsearch._errors import HpsearchError, StudyMismatchError, StudyNotFoundError
 from hpsearch.cli import _output as out
 from hpsearch.cli._studyfile import (
     DEFAULT_STORAGE,
@@ -171,13 +171,36 @@ def run(
         f"Study [bold]{plan.name}[/] in {plan.storage}: {plan.n_candidates} candidates"
         f" x {plan.n_splits} folds = {plan.n_fits} fits"
     )
-    with _signals_as_interrupts():
-        try:
-            search = plan.fit()
-        except KeyboardInterrupt:
-            _report_interrupt(plan, overrides)
-            raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+    done = _stored_fits(plan)
+    if done:
+        info.print(f"Resuming: {done} fits are already stored; only the rest will run.")
+    try:
+        search = plan.fit()
+    except KeyboardInterrupt as exc:
+        _report_interrupt(plan, overrides)
+        # The storage raises KeyboardInterrupt("SIGTERM") for a SIGTERM.
+        code = 128 + signal.SIGTERM if exc.args == ("SIGTERM",) else EXIT_INTERRUPTED
+        raise click.exceptions.Exit(code) from None
+    except StudyMismatchError as exc:
+        raise ReportedError(
+            f"{exc}\nFrom the command line: hpsearch run {shlex.quote(str(plan.path))} "
+            f"--study {shlex.quote(plan.name + '-2')}, or hpsearch delete "
+            f"{shlex.quote(plan.name)} --storage {shlex.quote(plan.storage)} first."
+        ) from None
     _print_outcome(plan, search, n_top, as_json)
+
+
+def _stored_fits(plan: StudyPlan) -> int:
+    """Fits of this study already in the storage (0 for a new study)."""
+    from hpsearch.cli._studies import missing_sqlite_file
+    from hpsearch.storage import load_study
+
+    if missing_sqlite_file(plan.storage):
+        return 0
+    try:
+        return int(load_study(plan.storage, plan.name).progress.done)
+    except StudyNotFoundError:
+        return 0
 
 
 def _resume_command(plan: StudyPlan, overrides: Overrides) -> str:
@@ -206,23 +229,6 @@ def _report_interrupt(plan: StudyPlan, overrides: Overrides) -> None:
         f"{plan.name!r}). Resume with:\n  {_resume_command(plan, overrides)}",
         err=True,
     )
-
-
-class _signals_as_interrupts:  # noqa: N801 - used as a context manager
-    """SIGTERM (a cluster's time limit) stops a run as Ctrl-C does."""
-
-    def __enter__(self) -> None:
-        self._old = signal.getsignal(signal.SIGTERM)
-        if self._old is signal.SIG_DFL:
-            signal.signal(signal.SIGTERM, self._interrupt)
-
-    @staticmethod
-    def _interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    def __exit__(self, *exc: Any) -> None:
-        if self._old is signal.SIG_DFL:
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _print_plan(plan: StudyPlan, as_json: bool) -> None:

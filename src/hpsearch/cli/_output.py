@@ -41,9 +41,53 @@ def jsonable(value: Any) -> Any:
     return repr(value)
 
 
+def dumps(value: Any) -> str:
+    """``value`` as indented JSON text, newline-terminated."""
+    return json.dumps(jsonable(value), indent=2) + "\n"
+
+
 def print_json(value: Any) -> None:
     """Write ``value`` as indented JSON on stdout."""
-    sys.stdout.write(json.dumps(jsonable(value), indent=2) + "\n")
+    sys.stdout.write(dumps(value))
+
+
+def readable(value: Any) -> Any:
+    """A stored spec's tagged values (``{"float": "0.1"}``...) as plain values."""
+    if isinstance(value, list):
+        return [readable(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if set(value) == {"float"}:
+        return float(value["float"])
+    if len(value) == 1 and set(value) & {"list", "tuple"}:
+        return readable(next(iter(value.values())))
+    if set(value) == {"dict"}:
+        return {str(k): readable(v) for k, v in value["dict"]}
+    if "estimator" in value and set(value) <= {"estimator", "params"}:
+        return {"class": value["estimator"], "params": readable(value.get("params"))}
+    if len(value) == 1 and set(value) & {"callable", "repr"}:
+        return next(iter(value.values()))
+    return {k: readable(v) for k, v in value.items()}
+
+
+def short(value: Any) -> str:
+    """One line for a spec part: an estimator as its class path."""
+    if isinstance(value, dict) and set(value) == {"class", "params"}:
+        return str(value["class"])
+    if isinstance(value, list) and len(value) == 1:
+        value = value[0]
+    if isinstance(value, dict):
+        return ", ".join(
+            f"{k}={short(v) if isinstance(v, dict) else v!r}" for k, v in value.items()
+        )
+    return str(value)
+
+
+def metric_label(metric: str | None, scoring: Any) -> str:
+    """The name to show for a metric: the scorer's name for a single "score"."""
+    if metric in (None, "score") and isinstance(scoring, str):
+        return scoring
+    return metric or "score"
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -89,7 +133,9 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def results_table(frame: pd.DataFrame, title: str, metric: str | None = None) -> Table:
+def results_table(
+    frame: pd.DataFrame, title: str, metric: str | None = None, scoring: Any = None
+) -> Table:
     """A table of candidates: rank, parameters, mean ± std per metric, fit time."""
     metrics = metric_names(frame)
     metric = metric if metric in metrics else (metrics[0] if metrics else None)
@@ -100,7 +146,7 @@ def results_table(frame: pd.DataFrame, title: str, metric: str | None = None) ->
     for name in params:
         table.add_column(name)
     for m in metrics:
-        table.add_column(f"{m} (mean ± std)", justify="right")
+        table.add_column(f"{metric_label(m, scoring)} (mean ± std)", justify="right")
     table.add_column("fit time (s)", justify="right")
     if "status" in frame:
         table.add_column("status")

@@ -160,14 +160,14 @@ def load_study_file(
         space = _build_space(search_doc["space"], kind, problems)
     if "data" in sound:
         data = load_data(doc["data"], path.parent, problems)
-    candidates = []
+    strategy = None
     if estimator is not None and space:
         try:  # the API's own check of the space, as fit does it
-            candidates = kind.search_class(estimator, space)._make_strategy()
+            strategy = kind.search_class(estimator, space)._make_strategy()
         except SpaceError as exc:
             problems.messages.extend(_locate_space_error(str(exc), kind, problems))
     problems.raise_if_any()
-    assert data is not None  # no problems: everything was built
+    assert data is not None and strategy is not None  # no problems: all was built
 
     name = overrides.study or doc.get("study") or path.stem
     storage = overrides.storage or doc.get("storage") or DEFAULT_STORAGE
@@ -182,7 +182,7 @@ def load_study_file(
         study=name,
         **_search_options(search_doc, kind, overrides),
     )
-    candidates = candidates.propose([])
+    candidates = strategy.propose([])
     fit_params = {} if data.groups is None else {"groups": data.groups}
     n_splits = _count_splits(search, data, fit_params, doc, problems)
     problems.raise_if_any()

@@ -1,0 +1,267 @@
+"""Commands that read a storage: ``studies``, ``show``, ``export``, ``delete``.
+
+They call the Python API (``hpsearch.load_study``, ``list_studies``,
+``delete_study``) and only format what it returns.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import pandas as pd
+import sqlalchemy as sa
+from rich.table import Table
+
+from hpsearch._errors import StudyNotFoundError
+from hpsearch.cli import _output as out
+from hpsearch.cli._app import cli, json_option, storage_option
+
+FORMATS = ("csv", "json", "parquet")
+
+
+def missing_sqlite_file(storage: str) -> Path | None:
+    """The SQLite file that ``storage`` names, when it does not exist.
+
+    Reading commands check this first so that looking into a storage never
+    creates an empty database file.
+    """
+    if "://" not in storage:
+        path = Path(storage)
+    else:
+        try:
+            url = sa.make_url(storage)
+        except sa.exc.ArgumentError:
+            return None  # the storage explains a bad URL
+        if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+            return None
+        path = Path(url.database)
+    return None if path.exists() else path
+
+
+def _load(storage: str, name: str) -> Any:
+    from hpsearch.storage import load_study
+
+    missing = missing_sqlite_file(storage)
+    if missing is not None:
+        raise StudyNotFoundError(
+            f"study must name a study stored in {storage}; got {name!r}, but "
+            f"{missing} does not exist, so it holds no study yet. Run one first: "
+            "hpsearch run STUDY.toml, or give --storage."
+        )
+    return load_study(storage, name)
+
+
+@cli.command()
+@storage_option
+@json_option
+def studies(storage: str, as_json: bool) -> None:
+    """List the studies in a storage: status, progress, best score, dates."""
+    from hpsearch.storage import list_studies
+
+    summaries = [] if missing_sqlite_file(storage) else list_studies(storage)
+    if as_json:
+        out.print_json([dataclasses.asdict(s) for s in summaries])
+        return
+    con = out.console()
+    if not summaries:
+        con.print(f"No studies in {storage} yet. Run one: hpsearch run STUDY.toml")
+        return
+    table = Table(title=f"Studies in {storage}", title_justify="left")
+    for column in ("study", "status", "fits done", "failed", "best score"):
+        table.add_column(
+            column, justify="left" if column in ("study", "status") else "right"
+        )
+    table.add_column("created (UTC)")
+    table.add_column("updated (UTC)")
+    for s in summaries:
+        table.add_row(
+            s.name,
+            s.status,
+            f"{s.done}/{s.total}",
+            str(s.failed),
+            "" if s.best_score is None else f"{s.best_score:.4f}",
+            _when(s.created_at),
+            _when(s.updated_at),
+        )
+    con.print(table)
+
+
+def _when(moment: Any) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+@cli.command()
+@click.argument("study")
+@storage_option
+@click.option(
+    "--top",
+    "n_top",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="Rows of the table.",
+)
+@click.option("--all", "show_all", is_flag=True, help="Show every candidate.")
+@json_option
+def show(study: str, storage: str, n_top: int, show_all: bool, as_json: bool) -> None:
+    """Show a study: what it searches, its progress, best parameters, top candidates."""
+    loaded = _load(storage, study)
+    spec = out.readable(dataclasses.asdict(loaded.spec))
+    frame = loaded.results_
+    metric = loaded.spec.refit
+    shown = out.top(frame, None if show_all else n_top, metric) if len(frame) else frame
+    if as_json:
+        p = loaded.progress
+        out.print_json(
+            {
+                "study": loaded.name,
+                "storage": storage,
+                "status": loaded.status,
+                "progress": dataclasses.asdict(p),
+                "created_at": loaded.created_at,
+                "updated_at": loaded.updated_at,
+                "spec": spec,
+                "best_params": loaded.best_params_,
+                "best_score": loaded.best_score_,
+                "n_candidates": len(frame),
+                "results": out.records(shown) if len(shown) else [],
+            }
+        )
+        return
+    con = out.console()
+    p = loaded.progress
+    con.print(
+        f"Study [bold]{loaded.name}[/] in {storage}: {loaded.status}, "
+        f"{p.done}/{p.total} fits done, {p.failed} failed"
+    )
+    scoring = spec.get("scoring")
+    rows = [
+        ("search", spec.get("search")),
+        ("estimator", spec.get("estimator")),
+        ("space", spec.get("space")),
+        ("cv", f"{spec.get('cv', {}).get('n_splits')} splits"),
+        (
+            "scoring",
+            f"{scoring or 'the estimator score'} "
+            f"(best by {out.metric_label(metric, scoring)})",
+        ),
+        (
+            "created",
+            f"{_when(loaded.created_at)} UTC, updated {_when(loaded.updated_at)} UTC",
+        ),
+        (
+            "versions",
+            ", ".join(f"{k} {v}" for k, v in spec.get("versions", {}).items()),
+        ),
+    ]
+    for label, value in rows:
+        con.print(f"  {label:<10} {out.short(value)}", markup=False)
+    if loaded.best_params_ is not None:
+        con.print(
+            f"Best parameters: {out.params_text(loaded.best_params_)}", markup=False
+        )
+        label = out.metric_label(metric, scoring)
+        con.print(f"Best mean test {label}: {loaded.best_score_:.4f}")
+    if len(frame):
+        title = (
+            f"Top {len(shown)} of {len(frame)} candidates"
+            if not show_all
+            else f"All {len(frame)} candidates"
+        )
+        con.print(out.results_table(shown, title, metric, scoring))
+    else:
+        con.print("No candidate has finished every split yet.")
+
+
+@cli.command()
+@click.argument("study")
+@storage_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default=None,
+    help="File format [default: from the file's suffix, else csv].",
+)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    help="File to write; - writes csv or json to stdout.",
+)
+def export(study: str, storage: str, fmt: str | None, output: str) -> None:
+    """Write a study's results (one row per candidate) to a CSV, JSON or Parquet file.
+
+    The columns are those of the search's ``results_``: one per parameter,
+    mean, std and rank of each metric, times and status.
+    """
+    if fmt is None:
+        suffix = Path(output).suffix.lower().lstrip(".")
+        fmt = (
+            {"pq": "parquet"}.get(suffix, suffix)
+            if suffix in (*FORMATS, "pq")
+            else "csv"
+        )
+    if output == "-" and fmt == "parquet":
+        raise click.BadParameter(
+            "must be a file for --format parquet; got '-'.", param_hint="-o"
+        )
+    frame = _load(storage, study).results_
+    if fmt == "csv":
+        text = frame.to_csv()
+    elif fmt == "json":
+        text = out.dumps(out.records(frame))
+    else:
+        _to_parquet(frame, output)
+        click.echo(
+            f"Wrote {len(frame)} candidates of study {study!r} to {output}.", err=True
+        )
+        return
+    if output == "-":
+        sys.stdout.write(text)
+        return
+    Path(output).write_text(text, encoding="utf-8")
+    click.echo(
+        f"Wrote {len(frame)} candidates of study {study!r} to {output}.", err=True
+    )
+
+
+def _to_parquet(frame: pd.DataFrame, output: str) -> None:
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        raise click.ClickException(
+            "--format parquet needs pyarrow: pip install 'hpsearch[parquet]'."
+        ) from None
+    frame = frame.copy()
+    for column in frame.columns:
+        # A parameter may take values of several types (3 and None, or an
+        # estimator); Parquet columns have one type, so such columns are text.
+        if frame[column].dtype == object:
+            kinds = {type(v) for v in frame[column] if v is not None}
+            if len(kinds) > 1 or not kinds <= {str, bool, int, float}:
+                frame[column] = [None if v is None else repr(v) for v in frame[column]]
+    frame.to_parquet(output)
+
+
+@cli.command()
+@click.argument("study")
+@storage_option
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+def delete(study: str, storage: str, yes: bool) -> None:
+    """Delete a study and all its results from a storage."""
+    from hpsearch.storage import delete_study
+
+    loaded = _load(storage, study)  # an unknown name fails before the question
+    if not yes:
+        p = loaded.progress
+        click.confirm(
+            f"Delete study {study!r} ({p.done}/{p.total} fits) from {storage}?",
+            abort=True,
+        )
+    delete_study(storage, study)
+    click.echo(f"Deleted study {study!r} from {storage}.")
