@@ -17,6 +17,7 @@ import dataclasses
 import difflib
 import importlib
 import re
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -163,7 +164,10 @@ def load_study_file(
     strategy = None
     if estimator is not None and space:
         try:  # the API's own check of the space, as fit does it
-            strategy = kind.search_class(estimator, space)._make_strategy()
+            with warnings.catch_warnings():
+                if problems.messages:  # the file is refused anyway: errors only
+                    warnings.simplefilter("ignore")
+                strategy = kind.search_class(estimator, space)._make_strategy()
         except SpaceError as exc:
             problems.messages.extend(_locate_space_error(str(exc), kind, problems))
     problems.raise_if_any()
