@@ -65,6 +65,11 @@ def evaluate_unit(ctx: EvalContext, tasks: Sequence[Task]) -> list[FoldResult]:
         if ctx.threads is not None:
             stack.enter_context(threadpool_limits(limits=ctx.threads))
             stack.enter_context(_torch_threads(ctx.threads))
+        chains = getattr(tasks, "chains", None)  # a planned unit: see _planning
+        if chains is not None and any(chains):
+            from hpsearch._prefix import evaluate_prefixed  # it builds on this module
+
+            return evaluate_prefixed(ctx, tasks, chains)
         return [fit_and_score(ctx, task) for task in tasks]
 
 

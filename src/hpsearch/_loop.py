@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from hpsearch._evaluate import EvalContext, evaluate_unit
+from hpsearch._planning import Planner
 from hpsearch._records import Candidate, FoldResult, Task
 from hpsearch.executors import Executor
 from hpsearch.strategies import Strategy, Trial
@@ -49,11 +50,6 @@ class MemoryRecorder:
         """Nothing to keep: the search holds its own results."""
 
 
-def plan_units(tasks: Sequence[Task], n_workers: int) -> list[list[Task]]:
-    """Group tasks into units of work: one unit per task for now."""
-    return [[task] for task in tasks]
-
-
 @dataclass
 class SearchRun:
     """One run of the loop; ``trials`` grows round by round."""
@@ -64,8 +60,14 @@ class SearchRun:
     recorder: Recorder = field(default_factory=MemoryRecorder)
     on_round: Callable[[Sequence[Candidate], int], None] | None = None
     on_result: Callable[[FoldResult], None] | None = None
-    planner: Callable[[Sequence[Task], int], Iterable[Sequence[Task]]] = plan_units
+    # Groups tasks into units of work; None: hpsearch._planning.Planner, which
+    # shares pipeline prefixes, batches small tasks and learns task times.
+    planner: Callable[[Sequence[Task], int], Iterable[Sequence[Task]]] | None = None
     trials: list[Trial] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.planner is None:
+            self.planner = Planner(self.ctx)
 
     def run(self) -> list[Trial]:
         """Evaluate round after round until the strategy proposes nothing."""
@@ -99,6 +101,10 @@ class SearchRun:
         ]:
             if (key, split) in known and self.on_result is not None:
                 self.on_result(known[key, split])
+        observe = getattr(self.planner, "observe", None)
+        for result in known.values() if observe is not None else ():
+            observe(result)  # stored and earlier rounds' times: longest first
+        assert self.planner is not None
         units = self.planner(tasks, self.executor.n_workers)
         try:
             for results in self.executor.map_unordered(evaluate_unit, units, self.ctx):

@@ -1,0 +1,165 @@
+"""Planning: tasks become units of work, so that each piece of work runs once
+and every worker stays busy.
+
+* Tasks whose pipelines share a fitted prefix on the same split go into one
+  unit, ordered so that candidates sharing a prefix come one after the other
+  (depth first): the worker fits each prefix once and keeps only the prefixes of
+  the candidate at hand (:mod:`hpsearch._prefix`).
+* Other tasks are batched, large units first and smaller ones towards the end
+  (guided self-scheduling), so that many cheap tasks cost few round trips to
+  the workers while the last units still even out the workers' finishing times.
+* Units run longest first: the time of a task is estimated from the times its
+  candidate took on other splits (earlier rounds, a stored study), else from
+  its size.
+* Too few units to keep every worker busy: the largest are split in two (each
+  half then fits its prefixes again, a small price against an idle core).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, overload
+
+from sklearn.base import clone
+from sklearn.pipeline import Pipeline
+
+from hpsearch._evaluate import EvalContext
+from hpsearch._prefix import flatten, prefix_keys
+from hpsearch._records import FoldResult, Task
+
+# Units per worker below which the largest units are split: fewer leave a
+# core idle at the end; each split refits the prefixes the halves share.
+MIN_UNITS_PER_WORKER = 2
+# Tasks in a batch of unrelated tasks, at most: a unit's results arrive (and
+# are stored) together, so progress and "no lost work" want units small.
+MAX_BATCH = 64
+
+
+@dataclass(frozen=True)
+class Unit(Sequence[Task]):
+    """Tasks that one worker runs in order; a sequence of :class:`Task`.
+
+    ``chains[i]`` holds the prefix keys of ``tasks[i]`` (empty: no prefix is
+    shared), computed here because keys of functions hold only in this process.
+    """
+
+    tasks: tuple[Task, ...]
+    chains: tuple[tuple[str, ...], ...]
+
+    @overload
+    def __getitem__(self, index: int) -> Task: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Task]: ...
+    def __getitem__(self, index: Any) -> Any:
+        return self.tasks[index]
+
+    def __len__(self) -> int:
+        return len(self.tasks)
+
+
+class Planner:
+    """Groups tasks into :class:`Unit` s for one search; learns task times.
+
+    ``observe`` each result as it arrives (and the stored ones): later rounds
+    are then planned longest first.
+    """
+
+    def __init__(self, ctx: EvalContext) -> None:
+        self.ctx = ctx
+        self._chains: dict[str, tuple[str, ...]] = {}
+        self._times: dict[tuple[str, int], float] = {}
+
+    def observe(self, result: FoldResult) -> None:
+        """Remember how long a (candidate, split) took; observing twice is harmless."""
+        duration = result.fit_time + result.score_time
+        self._times[result.candidate_key, result.split] = duration
+
+    def __call__(self, tasks: Sequence[Task], n_workers: int) -> list[Unit]:
+        """Every task in exactly one unit, longest units first."""
+        groups: dict[tuple[int, str], list[tuple[Task, tuple[str, ...]]]] = {}
+        plain: list[Task] = []
+        for task in tasks:
+            chain = self.chain(task)
+            if chain:
+                groups.setdefault((task.split, chain[0]), []).append((task, chain))
+            else:
+                plain.append(task)
+        units = [
+            Unit(tuple(t for t, _ in g), tuple(c for _, c in g))
+            for g in (sorted(g, key=lambda tc: tc[1]) for g in groups.values())
+        ]
+        cost = self._cost_model()
+        plain.sort(key=cost, reverse=True)
+        units += [Unit(tuple(b), ((),) * len(b)) for b in batches(plain, n_workers)]
+        if n_workers > 1:
+            units = split_largest(units, MIN_UNITS_PER_WORKER * n_workers)
+        return sorted(units, key=lambda u: sum(map(cost, u)), reverse=True)
+
+    def chain(self, task: Task) -> tuple[str, ...]:
+        """The prefix keys of the task's candidate; empty when nothing is shared."""
+        key = task.candidate.key
+        if key not in self._chains:
+            self._chains[key] = self._compute_chain(task.candidate.params)
+        return self._chains[key]
+
+    def _compute_chain(self, params: Any) -> tuple[str, ...]:
+        if not isinstance(self.ctx.estimator, Pipeline):
+            return ()
+        try:
+            estimator = clone(self.ctx.estimator).set_params(
+                **clone(dict(params), safe=False)
+            )
+        except Exception:  # scikit-learn's own fit will report it
+            return ()
+        chain = flatten(estimator, self.ctx.fit_params)
+        return () if chain is None else prefix_keys(chain)
+
+    def _cost_model(self) -> Any:
+        """Estimated seconds of a task: its candidate's mean time on other splits."""
+        by_candidate: dict[str, list[float]] = {}
+        for (key, _), duration in self._times.items():
+            by_candidate.setdefault(key, []).append(duration)
+        means = {k: statistics.fmean(v) for k, v in by_candidate.items()}
+        default = statistics.median(means.values()) if means else 1.0
+        return lambda task: means.get(task.candidate.key, default)
+
+
+def batches(tasks: Sequence[Task], n_workers: int) -> Iterator[list[Task]]:
+    """Guided self-scheduling: each batch a 1/(4 n_workers) share of the rest."""
+    start = 0
+    while start < len(tasks):
+        size = math.ceil((len(tasks) - start) / (4 * n_workers))
+        size = max(1, min(MAX_BATCH, size))
+        yield list(tasks[start : start + size])
+        start += size
+
+
+def split_largest(units: list[Unit], n_units: int) -> list[Unit]:
+    """Split the largest units in two until there are ``n_units`` (if possible)."""
+    units = list(units)
+    while len(units) < n_units:
+        largest = max(range(len(units)), key=lambda i: len(units[i]), default=None)
+        if largest is None or len(units[largest]) < 2:
+            break
+        unit = units.pop(largest)
+        cut = _cut(unit.chains)
+        units.append(Unit(unit.tasks[:cut], unit.chains[:cut]))
+        units.append(Unit(unit.tasks[cut:], unit.chains[cut:]))
+    return units
+
+
+def _cut(chains: Sequence[tuple[str, ...]]) -> int:
+    """Where to split: where the fewest prefixes are shared across, near the middle."""
+
+    def shared(i: int) -> int:
+        a, b = chains[i - 1], chains[i]
+        return next(
+            (d for d, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), len(a)
+        )
+
+    return min(
+        range(1, len(chains)), key=lambda i: (shared(i), abs(2 * i - len(chains)))
+    )
