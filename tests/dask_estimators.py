@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import time
+import uuid
+from pathlib import Path
 
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 
 
 class SlowClassifier(ClassifierMixin, BaseEstimator):
-    """LogisticRegression(C) that sleeps ``delay`` seconds in fit; C < 0 fails."""
+    """LogisticRegression(C) that sleeps ``delay`` seconds in fit; C < 0 fails.
 
-    def __init__(self, C=1.0, delay=0.0):
+    With ``mark`` (a directory), each fit leaves a file there when it is done,
+    so that a test can act once a number of fits finished, in any process.
+    """
+
+    def __init__(self, C=1.0, delay=0.0, mark=None):
         self.C = C
         self.delay = delay
+        self.mark = mark
 
     def fit(self, X, y):
         time.sleep(self.delay)
@@ -21,6 +28,8 @@ class SlowClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"SlowClassifier fails on purpose for C={self.C}")
         self.model_ = LogisticRegression(C=self.C, max_iter=2000).fit(X, y)
         self.classes_ = self.model_.classes_
+        if self.mark is not None:
+            (Path(self.mark) / uuid.uuid4().hex).touch()
         return self
 
     def predict(self, X):

@@ -438,29 +438,50 @@ def test_search_through_the_address_of_scheduler_and_worker_processes(
     local = GridSearchCV(SlowClassifier(), GRID, progress=False).fit(X, y)
     _same(search.cv_results_, local.cv_results_)
     # The client opened for the address was closed with the search.
-    assert not [c for c in distributed.client._global_clients.values()]
+    with distributed.Client(address, set_as_default=False) as watcher:
+        deadline = time.monotonic() + 10
+        while (clients := _scheduler_clients(watcher)) != {watcher.id}:
+            assert time.monotonic() < deadline, f"clients left open: {clients}"
+            time.sleep(0.05)
+
+
+def _scheduler_clients(client):
+    def clients(dask_scheduler):
+        return set(dask_scheduler.clients) - {"fire-and-forget"}
+
+    return client.run_on_scheduler(clients)
 
 
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::ResourceWarning")
-def test_losing_the_scheduler_mid_search_is_a_cluster_error(dask_processes):
-    address, scheduler = dask_processes
-    watcher = distributed.Client(address, set_as_default=False)
+def test_losing_the_scheduler_mid_search_is_a_cluster_error_and_a_rerun_resumes(
+    dask_processes, tmp_path
+):
+    from hpsearch.storage import load_study
 
-    def kill_scheduler_when_busy():
-        # Kill only once units run, so that the search loses work in flight.
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and not any(watcher.processing().values()):
+    address, scheduler = dask_processes
+    grid = {"C": [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0]}
+    storage = f"sqlite:///{tmp_path / 'runs.db'}"
+    marks = tmp_path / "fits"
+    marks.mkdir()
+
+    def kill_scheduler_once_some_fits_are_done():
+        # Some results stored, others in flight: both must be accounted for.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and len(list(marks.iterdir())) < 4:
             time.sleep(0.05)
         time.sleep(0.3)
         os.killpg(scheduler.pid, signal.SIGKILL)
 
-    killer = threading.Thread(target=kill_scheduler_when_busy)
+    killer = threading.Thread(target=kill_scheduler_once_some_fits_are_done)
     killer.start()
     search = GridSearchCV(
-        SlowClassifier(delay=0.25),
-        {"C": [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0]},
+        SlowClassifier(delay=0.25, mark=str(marks)),
+        grid,
+        cv=2,
         backend=address,
+        storage=storage,
+        study="lost",
         progress=False,
     )
     start = time.monotonic()
@@ -474,7 +495,12 @@ def test_losing_the_scheduler_mid_search_is_a_cluster_error(dask_processes):
         search.fit(X, y)
     assert time.monotonic() - start < 15
     killer.join()
-    watcher.close(timeout=5)
+    stored = load_study(storage, "lost").progress
+    assert 0 < stored.done < stored.total == 16
+    # Without the cluster, the rerun finishes locally from what was stored.
+    search.set_params(backend=None, n_jobs=2).fit(X, y)
+    local = GridSearchCV(SlowClassifier(), grid, cv=2, progress=False).fit(X, y)
+    _same(search.cv_results_, local.cv_results_)
 
 
 def test_cluster_errors_are_hpsearch_errors_and_runtime_errors():
