@@ -136,6 +136,21 @@ def test_randomized_search_on_dask_draws_and_scores_as_scikit_learn(client):
     _same(search.cv_results_, sk.cv_results_)
 
 
+def test_pipeline_prefix_units_run_on_dask_and_equal_scikit_learn(client):
+    from sklearn.decomposition import PCA
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    pipe = Pipeline(
+        [("scale", StandardScaler()), ("pca", PCA()), ("clf", LogisticRegression())]
+    )
+    grid = {"pca__n_components": [2, 3], "clf__C": [0.1, 1.0, 10.0]}
+    search = GridSearchCV(pipe, grid, backend=client, progress=False).fit(X, y)
+    sk = SkGridSearchCV(pipe, grid).fit(X, y)
+    _same(search.cv_results_, sk.cv_results_)
+
+
 def test_failing_candidates_on_workers_are_recorded_as_failed_like_locally(client):
     grid = {"C": [1.0, -1.0, 10.0]}
     searches = []
