@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from pathlib import Path
@@ -14,15 +15,19 @@ class SlowClassifier(ClassifierMixin, BaseEstimator):
     """LogisticRegression(C) that sleeps ``delay`` seconds in fit; C < 0 fails.
 
     With ``mark`` (a directory), each fit leaves a file there when it is done,
-    so that a test can act once a number of fits finished, in any process.
+    so that a test can act once a number of fits finished, in any process;
+    ``crash=True`` ends the process that fits.
     """
 
-    def __init__(self, C=1.0, delay=0.0, mark=None):
+    def __init__(self, C=1.0, delay=0.0, mark=None, crash=False):
         self.C = C
         self.delay = delay
         self.mark = mark
+        self.crash = crash
 
     def fit(self, X, y):
+        if self.crash:  # the process dies, as when it runs out of memory
+            os._exit(1)
         time.sleep(self.delay)
         if self.C < 0:
             raise ValueError(f"SlowClassifier fails on purpose for C={self.C}")

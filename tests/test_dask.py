@@ -382,6 +382,38 @@ def test_data_lost_with_the_only_worker_is_sent_again_and_the_units_rerun():
     assert sorted(results) == list(range(100, 110))
 
 
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::ResourceWarning")
+def test_a_unit_that_keeps_killing_workers_is_a_cluster_error_naming_it():
+    with (
+        dask.config.set({"distributed.scheduler.allowed-failures": 0}),
+        distributed.LocalCluster(**{**LOCAL_CLUSTER, "n_workers": 1}) as cluster,
+        distributed.Client(cluster, set_as_default=False) as client,
+    ):
+        search = GridSearchCV(
+            SlowClassifier(), {"crash": [True]}, cv=2, backend=client, progress=False
+        )
+        with pytest.raises(
+            ClusterError,
+            match=r"^Dask workers must survive the units of work they run; got "
+            r"candidate \{'crash': True\} on split \d killing 1 of them \(the limit "
+            r"is distributed.scheduler.allowed-failures=0\). Check the worker logs: ",
+        ):
+            search.fit(X, y)
+
+
+def test_a_closed_client_is_refused(cluster):
+    client = distributed.Client(cluster, set_as_default=False)
+    client.close()
+    search = GridSearchCV(SlowClassifier(), GRID, backend=client, progress=False)
+    with pytest.raises(
+        ClusterError,
+        match=r"^backend must be a running distributed.Client; got one whose "
+        r"status is 'closed'. Create a new Client, or pass the scheduler's address.$",
+    ):
+        search.fit(X, y)
+
+
 def _add_sleeping(shared, item):
     time.sleep(0.2)
     return shared["k"] + item

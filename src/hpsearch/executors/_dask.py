@@ -97,7 +97,12 @@ def make_dask_executor(backend: Any, n_jobs: int | None) -> DaskExecutor:
             f"is {client.status!r}. Create a new Client, or pass the scheduler's "
             "address."
         )
-    return DaskExecutor(client, n_jobs, own_client=own)
+    try:
+        return DaskExecutor(client, n_jobs, own_client=own)
+    except BaseException:
+        if own:
+            client.close()
+        raise
 
 
 class DaskExecutor:
@@ -211,8 +216,9 @@ class DaskExecutor:
         """How many items may be submitted at once."""
         if self.max_jobs is not None:
             return self.max_jobs
-        with suppress(OSError):
-            self.n_workers = self._cluster_threads()
+        if self.client.status == "running":  # else asking would wait to reconnect
+            with suppress(OSError):
+                self.n_workers = self._cluster_threads()
         return 2 * self.n_workers
 
     def _fill(
@@ -241,9 +247,9 @@ class DaskExecutor:
             if isinstance(exc, KilledWorker):
                 return ClusterError(
                     "Dask workers must survive the units of work they run; got "
-                    f"{exc.allowed_failures + 1} workers dead while running "
-                    f"{_describe(item)} (the limit is distributed.scheduler."
-                    f"allowed-failures={exc.allowed_failures}). Check the worker "
+                    f"{_describe(item)} killing {exc.allowed_failures + 1} of them "
+                    "(the limit is distributed.scheduler.allowed-failures="
+                    f"{exc.allowed_failures}). Check the worker "
                     "logs: running out of memory is the usual cause; give workers "
                     "more memory or fewer threads (dask worker --memory-limit, "
                     "--nthreads)."
