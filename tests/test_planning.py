@@ -11,7 +11,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 
 from hpsearch._evaluate import EvalContext
-from hpsearch._planning import MAX_BATCH, Planner, batches, split_largest
+from hpsearch._planning import MAX_BATCH, Planner, batch_size, split_largest
 from hpsearch._records import FoldResult, Task
 from hpsearch._space import make_candidates
 
@@ -62,13 +62,26 @@ def test_a_random_state_left_none_ends_the_shared_prefix():
     assert all(chain == () for unit in units for chain in unit.chains)
 
 
-def test_estimators_that_are_not_pipelines_are_batched_large_first():
+def test_cheap_tasks_are_batched_by_observed_times_smaller_towards_the_end():
+    ctx = EvalContext(DecisionTreeClassifier(), None, None, [None] * 5, scorer=None)
+    planner = Planner(ctx)
     grid = {"max_depth": list(range(1, 41)), "min_samples_leaf": [1, 2, 3, 4, 5]}
-    tasks, units = plan(DecisionTreeClassifier(), grid, n_splits=5, n_workers=2)
-    sizes = [len(u) for u in units]
-    assert sizes == sorted(sizes, reverse=True)
-    assert sizes[0] == MAX_BATCH and sizes[-1] == 1
+    tasks, units = plan(DecisionTreeClassifier(), grid, 5, 2, planner)
+    sizes = []
+    for unit in units:
+        sizes.append(len(unit))
+        for task in unit:  # as if each took 1 ms
+            planner.observe(
+                FoldResult(task.candidate.key, task.split, {}, None, 1, 1e-3, 0)
+            )
+    assert sizes[0] == 1  # nothing known yet
+    assert max(sizes) == MAX_BATCH
+    assert sizes[1:] == sorted(sizes[1:], reverse=True) and sizes[-1] == 1
     assert sum(sizes) == len(tasks) == 1000
+
+
+def test_expensive_tasks_run_one_a_unit():
+    assert batch_size([0.5, 0.7], remaining=100, n_workers=2) == 1
 
 
 def test_known_task_times_put_the_longest_first():
@@ -79,21 +92,14 @@ def test_known_task_times_put_the_longest_first():
         planner.observe(
             FoldResult(task.candidate.key, 0, {"score": 1.0}, None, 1, seconds, 0.0)
         )
-    units = planner([t for t in tasks if t.split == 1], 4)
+    units = list(planner([t for t in tasks if t.split == 1], 4))
     assert [u[0].candidate.params["max_depth"] for u in units] == [2, 3, 1]
-
-
-def test_guided_batches_shrink_and_cover_all():
-    tasks = list(range(100))
-    sizes = [len(b) for b in batches(tasks, 2)]
-    assert sum(sizes) == 100
-    assert sizes == sorted(sizes, reverse=True)
 
 
 def test_too_few_units_are_split_where_fewest_prefixes_are_shared():
     grid = {"pca__n_components": [2, 3], "clf__C": [0.1, 1, 10]}
     _, units = plan(PIPE, grid, n_splits=1)
-    halves = split_largest(units, 2)
+    halves = split_largest(list(units), 2)
     assert [len(u) for u in halves] == [3, 3]
     for half in halves:
         assert len({t.candidate.params["pca__n_components"] for t in half}) == 1

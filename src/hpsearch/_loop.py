@@ -111,6 +111,8 @@ class SearchRun:
                 self.recorder.record(results)
                 for result in results:
                     known[result.candidate_key, result.split] = result
+                    if observe is not None:
+                        observe(result)  # sizes the batches still to come
                     if self.on_result is not None:
                         self.on_result(result)
         except BaseException:

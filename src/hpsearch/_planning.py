@@ -5,9 +5,10 @@ and every worker stays busy.
   unit, ordered so that candidates sharing a prefix come one after the other
   (depth first): the worker fits each prefix once and keeps only the prefixes of
   the candidate at hand (:mod:`hpsearch._prefix`).
-* Other tasks are batched, large units first and smaller ones towards the end
-  (guided self-scheduling), so that many cheap tasks cost few round trips to
-  the workers while the last units still even out the workers' finishing times.
+* Other tasks are batched by the times observed so far (about 0.1 s of work a
+  batch, smaller towards the end: guided self-scheduling), so that many cheap
+  tasks cost few round trips to the workers while the last batches still even
+  out the workers' finishing times.
 * Units run longest first: the time of a task is estimated from the times its
   candidate took on other splits (earlier rounds, a stored study), else from
   its size.
@@ -36,6 +37,9 @@ MIN_UNITS_PER_WORKER = 2
 # Tasks in a batch of unrelated tasks, at most: a unit's results arrive (and
 # are stored) together, so progress and "no lost work" want units small.
 MAX_BATCH = 64
+# Seconds of work a batch aims at: a round trip to a worker costs about a
+# millisecond, so the overhead stays around 1%.
+UNIT_SECONDS = 0.1
 
 
 @dataclass(frozen=True)
@@ -71,14 +75,23 @@ class Planner:
         self.ctx = ctx
         self._chains: dict[str, tuple[str, ...]] = {}
         self._times: dict[tuple[str, int], float] = {}
+        # Durations as they arrive, for sizing batches. Appending to a list is
+        # safe while joblib's dispatch thread reads it.
+        self._recent: list[float] = []
 
     def observe(self, result: FoldResult) -> None:
         """Remember how long a (candidate, split) took; observing twice is harmless."""
         duration = result.fit_time + result.score_time
         self._times[result.candidate_key, result.split] = duration
+        self._recent.append(duration)
 
-    def __call__(self, tasks: Sequence[Task], n_workers: int) -> list[Unit]:
-        """Every task in exactly one unit, longest units first."""
+    def __call__(self, tasks: Sequence[Task], n_workers: int) -> Iterator[Unit]:
+        """Every task in exactly one unit, longest first; consume it lazily.
+
+        Units of shared prefixes come first, then batches of the other tasks,
+        each sized from the task times observed so far: executors pull units
+        as workers free up, so later batches know more.
+        """
         groups: dict[tuple[int, str], list[tuple[Task, tuple[str, ...]]]] = {}
         plain: list[Task] = []
         for task in tasks:
@@ -92,11 +105,22 @@ class Planner:
             for g in (sorted(g, key=lambda tc: tc[1]) for g in groups.values())
         ]
         cost = self._cost_model()
-        plain.sort(key=cost, reverse=True)
-        units += [Unit(tuple(b), ((),) * len(b)) for b in batches(plain, n_workers)]
-        if n_workers > 1:
+        if n_workers > 1 and len(plain) < n_workers:
             units = split_largest(units, MIN_UNITS_PER_WORKER * n_workers)
-        return sorted(units, key=lambda u: sum(map(cost, u)), reverse=True)
+        units.sort(key=lambda u: sum(map(cost, u)), reverse=True)
+        plain.sort(key=cost, reverse=True)
+        return self._dispatch(units, plain, n_workers)
+
+    def _dispatch(
+        self, units: list[Unit], plain: list[Task], n_workers: int
+    ) -> Iterator[Unit]:
+        yield from units
+        start = 0
+        while start < len(plain):
+            size = batch_size(self._recent, len(plain) - start, n_workers)
+            batch = tuple(plain[start : start + size])
+            yield Unit(batch, ((),) * len(batch))
+            start += size
 
     def chain(self, task: Task) -> tuple[str, ...]:
         """The prefix keys of the task's candidate; empty when nothing is shared."""
@@ -127,14 +151,20 @@ class Planner:
         return lambda task: means.get(task.candidate.key, default)
 
 
-def batches(tasks: Sequence[Task], n_workers: int) -> Iterator[list[Task]]:
-    """Guided self-scheduling: each batch a 1/(4 n_workers) share of the rest."""
-    start = 0
-    while start < len(tasks):
-        size = math.ceil((len(tasks) - start) / (4 * n_workers))
-        size = max(1, min(MAX_BATCH, size))
-        yield list(tasks[start : start + size])
-        start += size
+def batch_size(recent: Sequence[float], remaining: int, n_workers: int) -> int:
+    """Tasks in the next batch: about ``UNIT_SECONDS`` of work by recent times.
+
+    One task while nothing is known; never more than a ``1 / (2 n_workers)``
+    share of what remains, so that the last batches are small and the workers
+    finish together (guided self-scheduling).
+    """
+    times = list(recent[-64:])
+    if not times:
+        return 1
+    per_task = max(statistics.median(times), 1e-6)
+    wanted = int(UNIT_SECONDS / per_task)
+    guided = math.ceil(remaining / (2 * n_workers))
+    return max(1, min(wanted, guided, MAX_BATCH))
 
 
 def split_largest(units: list[Unit], n_units: int) -> list[Unit]:

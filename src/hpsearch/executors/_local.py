@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import pickle
+import tempfile
+import uuid
 from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, TypeVar
 
+import joblib
 from joblib import Parallel, delayed, effective_n_jobs
 
 S = TypeVar("S")
@@ -33,8 +39,9 @@ class LokyExecutor:
     """Runs items in joblib's loky worker processes.
 
     loky keeps its workers alive between searches, so a second search starts
-    at once; joblib memory-maps large arrays instead of pickling them to each
-    worker.
+    at once. ``shared`` is written once to a file (large arrays memory-mapped,
+    as joblib does) that each worker loads once, with the first item it runs:
+    items then carry only a token, not the data again.
     """
 
     def __init__(self, n_jobs: int, pre_dispatch: Any = "2*n_jobs") -> None:
@@ -51,15 +58,63 @@ class LokyExecutor:
             pre_dispatch=self.pre_dispatch,
             return_as="generator_unordered",
             backend="loky",
+            batch_size=1,  # items are already units of work the size we want
         )
-        self._results = parallel(delayed(fn)(shared, item) for item in items)
-        yield from self._results
+        path = _dump_shared(shared)
+        try:
+            if path is None:  # not picklable by joblib (a lambda): send it along
+                calls = (delayed(fn)(shared, item) for item in items)
+            else:
+                token = f"{os.getpid()}-{uuid.uuid4().hex}"
+                calls = (
+                    delayed(_call_with_shared)(fn, token, path, item) for item in items
+                )
+            self._results = parallel(calls)
+            yield from self._results
+        finally:
+            if path is not None:
+                _remove(path)
 
     def close(self) -> None:
         """Abort what is still running; loky keeps the idle workers for reuse."""
         if self._results is not None:
             self._results.close()  # joblib aborts the tasks not yet finished
             self._results = None
+
+
+# In a worker process: the shared object of the current search, by token. Only
+# the latest is kept, so an idle worker holds one search's data at most.
+_WORKER_SHARED: dict[str, Any] = {}
+
+
+def _call_with_shared(fn: Callable[[S, T], R], token: str, path: str, item: T) -> R:
+    """Run ``fn(shared, item)`` in a worker, loading ``shared`` once per search."""
+    shared = _WORKER_SHARED.get(token)
+    if shared is None:
+        _WORKER_SHARED.clear()
+        # Memory-map only large data, as joblib does (max_nbytes=1M): small
+        # arrays stay writable, for estimators that write into their input.
+        mmap = "r" if os.path.getsize(path) > 1_000_000 else None
+        shared = _WORKER_SHARED[token] = joblib.load(path, mmap_mode=mmap)
+    return fn(shared, item)
+
+
+def _dump_shared(shared: Any) -> str | None:
+    """Write ``shared`` to a temporary file (RAM-backed where there is one)."""
+    folder = "/dev/shm" if os.path.isdir("/dev/shm") else None
+    fd, path = tempfile.mkstemp(prefix="hpsearch-", suffix=".pkl", dir=folder)
+    os.close(fd)
+    try:
+        joblib.dump(shared, path)
+    except (pickle.PicklingError, AttributeError, TypeError):
+        _remove(path)
+        return None
+    return path
+
+
+def _remove(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
 
 
 class ThreadExecutor:

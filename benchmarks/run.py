@@ -1,0 +1,332 @@
+"""hpsearch against scikit-learn (and friends) on the workloads of workloads.py.
+
+Every run is a fresh process; the implementations of a workload run one after
+the other, in a rotating order, ``--reps`` times, so that a noisy machine
+slows each of them alike. For each implementation the table gives the median
+wall time of ``fit`` (refit included), the median of its per-repetition ratio
+to scikit-learn's, the peak memory of its process tree, its ratio to the
+*limit*, and whether ``best_params_`` and every mean test score equal
+scikit-learn's.
+
+The limit is the unique work divided by n_jobs: each distinct pipeline prefix
+fitted once per split, each final step (or estimator) fitted and scored once
+per distinct candidate and split, each piece timed once in a fresh process
+(BLAS threads = cores / n_jobs), plus the refit, which no one can share out.
+
+    python benchmarks/run.py                 # everything; the README's table
+    python benchmarks/run.py --quick         # a smoke run on tiny sizes
+    python benchmarks/run.py --workloads text_j2 --reps 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+README = HERE.parent / "README.md"
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+IMPLS = ["sklearn", "hpsearch", "sklearn-memory", "dask-ml"]
+
+
+# ---------------------------------------------------------------------------
+# In the child process: one search, or the limit
+
+
+def _peak_rss(stop: threading.Event, out: list[float]) -> None:
+    """Sample the RSS of this process and its children until ``stop``."""
+    import psutil
+
+    me = psutil.Process()
+    peak = 0
+    while not stop.is_set():
+        total = 0
+        for proc in [me, *me.children(recursive=True)]:
+            with contextlib.suppress(psutil.Error):  # a worker that just exited
+                total += proc.memory_info().rss
+        peak = max(peak, total)
+        stop.wait(0.02)
+    out.append(peak / 2**20)
+
+
+def _search(impl: str, workload: Any, quick: bool, tmp: str) -> Any:
+    X, y, estimator, space = workload.make(quick)
+    options = dict(workload.options)
+    if quick and "n_iter" in options:
+        options["n_iter"] = 4
+    if workload.random:
+        options["random_state"] = 0
+    kwargs = dict(cv=5, n_jobs=workload.n_jobs, **options)
+    if impl == "hpsearch":
+        import hpsearch
+
+        cls = hpsearch.RandomizedSearchCV if workload.random else hpsearch.GridSearchCV
+        return cls(estimator, space, progress=False, **kwargs), X, y
+    if impl == "dask-ml":
+        import dask_ml.model_selection as dms
+
+        cls = dms.RandomizedSearchCV if workload.random else dms.GridSearchCV
+        scheduler = "sync" if workload.n_jobs == 1 else "threads"
+        return cls(estimator, space, scheduler=scheduler, **kwargs), X, y
+    from sklearn import model_selection as ms
+
+    if impl == "sklearn-memory":
+        from joblib import Memory
+
+        estimator = estimator.set_params(memory=Memory(tmp, verbose=0))
+    cls = ms.RandomizedSearchCV if workload.random else ms.GridSearchCV
+    return cls(estimator, space, **kwargs), X, y
+
+
+def run_child(impl: str, name: str, quick: bool) -> dict[str, Any]:
+    """Fit one search; its wall time, peak memory and results."""
+    import warnings
+
+    from workloads import WORKLOADS
+
+    warnings.simplefilter("ignore")  # convergence and deprecation chatter
+    workload = WORKLOADS[name]
+    with tempfile.TemporaryDirectory() as tmp:
+        search, X, y = _search(impl, workload, quick, tmp)
+        stop, peak = threading.Event(), []
+        sampler = threading.Thread(target=_peak_rss, args=(stop, peak))
+        sampler.start()
+        start = time.perf_counter()
+        search.fit(X, y)
+        wall = time.perf_counter() - start
+        stop.set()
+        sampler.join()
+    return {
+        "wall": wall,
+        "peak_mb": peak[0],
+        "best": repr(sorted(search.best_params_.items())),
+        "means": [float(v) for v in search.cv_results_["mean_test_score"]],
+    }
+
+
+def run_limit(name: str, quick: bool) -> dict[str, Any]:
+    """The unique work of a workload / n_jobs, plus the refit.
+
+    hpsearch's serial evaluation times each distinct piece once: a shared
+    prefix's time is shared out among its candidates, so summing the fit and
+    score times of the distinct candidates counts each piece exactly once.
+    """
+    import warnings
+
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+    from workloads import WORKLOADS
+
+    warnings.simplefilter("ignore")
+    workload = WORKLOADS[name]
+    search, X, y = _search("hpsearch", workload, quick, "")
+    threads = max(1, (os.cpu_count() or 1) // workload.n_jobs)
+    search.set_params(n_jobs=1)
+    with threadpool_limits(threads):
+        search.fit(X, y)
+    results = search.cv_results_
+    seen: dict[str, float] = {}
+    for i, params in enumerate(results["params"]):
+        key = repr(sorted(params.items()))
+        per_split = results["mean_fit_time"][i] + results["mean_score_time"][i]
+        seen[key] = float(per_split) * search.n_splits_
+    work = float(np.sum(list(seen.values())))
+    return {"limit": work / workload.n_jobs + search.refit_time_}
+
+
+# ---------------------------------------------------------------------------
+# In the parent: alternate runs, then the table
+
+
+def _child(args: list[str]) -> dict[str, Any]:
+    env = dict(os.environ, PYTHONPATH=str(HERE))
+    proc = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    if proc.returncode != 0:
+        return {"error": (proc.stderr.strip().splitlines() or ["?"])[-1]}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def dask_ml_status() -> str | None:
+    """None if dask-ml imports with this scikit-learn; else why not."""
+    probe = "import dask_ml.model_selection"
+    proc = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", probe],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode == 0:
+        return None
+    return (proc.stderr.strip().splitlines() or ["import failed"])[-1]
+
+
+def measure(names: list[str], reps: int, quick: bool) -> list[dict[str, Any]]:
+    """Run everything; one row per (workload, implementation)."""
+    from workloads import WORKLOADS
+
+    dask_problem = dask_ml_status()
+    rows = []
+    for name in names:
+        workload = WORKLOADS[name]
+        impls = IMPLS if workload.pipeline else IMPLS[:2]
+        if dask_problem is not None:
+            impls = [i for i in impls if i != "dask-ml"]
+        runs: dict[str, list[dict[str, Any]]] = {i: [] for i in impls}
+        flag = ["--quick"] if quick else []
+        for rep in range(reps):
+            order = impls[rep % len(impls) :] + impls[: rep % len(impls)]
+            for impl in order:
+                result = _child(["--child", impl, name, *flag])
+                runs[impl].append(result)
+                print(f"  {name} rep {rep} {impl}: {_short(result)}", file=sys.stderr)
+        limit = _child(["--limit", name, *flag]).get("limit", float("nan"))
+        rows += _rows(workload, runs, limit)
+        if dask_problem is not None and workload.pipeline:
+            rows.append({"workload": name, "impl": "dask-ml", "skip": dask_problem})
+    return rows
+
+
+def _short(result: dict[str, Any]) -> str:
+    if "error" in result:
+        return "error: " + result["error"]
+    return f"{result['wall']:.2f} s, {result['peak_mb']:.0f} MB"
+
+
+def _rows(workload: Any, runs: dict, limit: float) -> list[dict[str, Any]]:
+    base = runs["sklearn"]
+    rows = []
+    for impl, results in runs.items():
+        ok = [r for r in results if "error" not in r]
+        if not ok:
+            rows.append({"workload": workload.name, "impl": impl, "skip": results[0]})
+            continue
+        wall = statistics.median(r["wall"] for r in ok)
+        ratios = [
+            r["wall"] / b["wall"]
+            for r, b in zip(results, base, strict=True)
+            if "error" not in r and "error" not in b
+        ]
+        reference = next((b for b in base if "error" not in b), None)
+        equal = reference is not None and all(
+            r["best"] == reference["best"] and r["means"] == reference["means"]
+            for r in ok
+        )
+        diff = (
+            max(
+                (
+                    abs(a - b)
+                    for r in ok
+                    for a, b in zip(r["means"], reference["means"], strict=True)
+                ),
+                default=float("nan"),
+            )
+            if reference is not None
+            else float("nan")
+        )
+        rows.append(
+            {
+                "workload": workload.name,
+                "n_jobs": workload.n_jobs,
+                "impl": impl,
+                "wall": wall,
+                "vs_sklearn": statistics.median(ratios) if ratios else float("nan"),
+                "peak_mb": statistics.median(r["peak_mb"] for r in ok),
+                "limit": limit,
+                "vs_limit": wall / limit,
+                "equal": equal,
+                "diff": diff,
+            }
+        )
+    return rows
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    """A Markdown table."""
+    head = (
+        "| workload | n_jobs | implementation | wall (s) | / sklearn | peak MB "
+        "| limit (s) | / limit | same results | max abs diff of means |\n"
+        "|---|---:|---|---:|---:|---:|---:|---:|---|---:|"
+    )
+    lines = [head]
+    for r in rows:
+        if "skip" in r:
+            lines.append(
+                f"| {r['workload']} | | {r['impl']} | skipped: {r['skip']} | | | | | |"
+            )
+            continue
+        lines.append(
+            f"| {r['workload']} | {r['n_jobs']} | {r['impl']} | {r['wall']:.2f} "
+            f"| {r['vs_sklearn']:.2f} | {r['peak_mb']:.0f} | {r['limit']:.2f} "
+            f"| {r['vs_limit']:.2f} | {'yes' if r['equal'] else 'NO'} "
+            f"| {r['diff']:.1e} |"
+        )
+    return "\n".join(lines)
+
+
+def write_readme(text: str, header: str) -> None:
+    """Put the table between the README's bench markers."""
+    readme = README.read_text()
+    if START not in readme or END not in readme:
+        print(f"README.md has no {START} ... {END} markers; not updated")
+        return
+    before, rest = readme.split(START, 1)
+    _, after = rest.split(END, 1)
+    README.write_text(f"{before}{START}\n{header}\n\n{text}\n{END}{after}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The command line: see the module docstring."""
+    from workloads import WORKLOADS
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, 1 rep")
+    parser.add_argument("--reps", type=int, default=None, help="default: 3")
+    parser.add_argument("--workloads", nargs="*", default=list(WORKLOADS))
+    parser.add_argument("--child", nargs=2, metavar=("IMPL", "WORKLOAD"))
+    parser.add_argument("--limit", metavar="WORKLOAD")
+    parser.add_argument("--no-readme", action="store_true")
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(run_child(*args.child, args.quick)))
+        return 0
+    if args.limit:
+        print(json.dumps(run_limit(args.limit, args.quick)))
+        return 0
+    reps = args.reps or (1 if args.quick else 3)
+    rows = measure(args.workloads, reps, args.quick)
+    text = table(rows)
+    print(text)
+    (HERE / "results.md").write_text(text + "\n") if not args.quick else None
+    full = not args.quick and set(args.workloads) == set(WORKLOADS)
+    if full and not args.no_readme:
+        header = (
+            f"Measured by `make bench` ({reps} repetitions, medians; "
+            f"{os.cpu_count()} cores; {time.strftime('%Y-%m-%d')})."
+        )
+        write_readme(text, header)
+    # dask-ml's differences are reported, not ours to fail on.
+    bad = [
+        r for r in rows if "skip" not in r and not r["equal"] and r["impl"] != "dask-ml"
+    ]
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(HERE))
+    sys.exit(main())

@@ -1,0 +1,43 @@
+"""The benchmark suite runs (quick mode, tiny sizes), so that it cannot rot."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
+sys.path.insert(0, str(BENCH))
+
+from workloads import WORKLOADS  # noqa: E402
+
+
+@pytest.mark.parametrize("name", sorted(WORKLOADS))
+def test_every_workload_builds_its_quick_search(name):
+    X, y, _, space = WORKLOADS[name].make(True)
+    assert len(X) == len(y) <= 600
+    assert space
+
+
+def test_the_suite_prints_its_table_in_quick_mode():
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(BENCH / "run.py"),
+            "--quick",
+            "--no-readme",
+            "--workloads",
+            "pca_svc_j1",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=240,
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("| pca")]
+    impls = [line.split("|")[3].strip() for line in lines]
+    assert impls[:3] == ["sklearn", "hpsearch", "sklearn-memory"]
+    assert all(line.split("|")[9].strip() == "yes" for line in lines[:3])
