@@ -21,7 +21,7 @@ from typing import Any
 import click
 
 import hpsearch
-from hpsearch._errors import HpsearchError, StudyMismatchError, StudyNotFoundError
+from hpsearch._errors import HpsearchError, StudyMismatchError
 from hpsearch.cli import _output as out
 from hpsearch.cli._studyfile import (
     DEFAULT_STORAGE,
@@ -192,15 +192,10 @@ def run(
 
 def _stored_fits(plan: StudyPlan) -> int:
     """Fits of this study already in the storage (0 for a new study)."""
-    from hpsearch.cli._studies import missing_sqlite_file
-    from hpsearch.storage import load_study
+    from hpsearch.cli._studies import find_study
 
-    if missing_sqlite_file(plan.storage):
-        return 0
-    try:
-        return int(load_study(plan.storage, plan.name).progress.done)
-    except StudyNotFoundError:
-        return 0
+    study = find_study(plan.storage, plan.name)
+    return 0 if study is None else int(study.progress.done)
 
 
 def _resume_command(plan: StudyPlan, overrides: Overrides) -> str:
@@ -287,11 +282,10 @@ def _print_outcome(plan: StudyPlan, search: Any, n_top: int, as_json: bool) -> N
         return
     con = out.console()
     shown = out.top(frame, n_top, metric)
-    con.print(
-        out.results_table(shown, f"Top {len(shown)} of {len(frame)} candidates", metric)
-    )
+    title = f"Top {len(shown)} of {len(frame)} candidates"
+    con.print(out.results_table(shown, title, metric, search.scoring))
     if best is not None:
-        label = metric or "score"
+        label = out.metric_label(metric, search.scoring)
         con.print(f"Best parameters: {out.params_text(best)}")
         if score is not None:
             con.print(f"Best mean test {label}: {score:.4f}")

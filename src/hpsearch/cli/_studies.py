@@ -42,9 +42,29 @@ def missing_sqlite_file(storage: str) -> Path | None:
     return None if path.exists() else path
 
 
-def _load(storage: str, name: str) -> Any:
-    from hpsearch.storage import load_study
+def find_study(storage: str, name: str) -> Any:
+    """The stored study ``name``, or None; never creates a SQLite file."""
+    from hpsearch.storage import load_study, open_storage
 
+    if missing_sqlite_file(storage) is not None:
+        return None
+    opened = open_storage(storage)
+    try:
+        # Checked before reading, so that a missing name costs one query.
+        if name not in {record.name for record in opened.list_studies()}:
+            return None
+        return load_study(opened, name)
+    finally:
+        getattr(opened, "close", lambda: None)()
+
+
+def _load(storage: str, name: str) -> Any:
+    from hpsearch.storage import open_storage
+    from hpsearch.storage._study import not_found
+
+    study = find_study(storage, name)
+    if study is not None:
+        return study
     missing = missing_sqlite_file(storage)
     if missing is not None:
         raise StudyNotFoundError(
@@ -52,7 +72,11 @@ def _load(storage: str, name: str) -> Any:
             f"{missing} does not exist, so it holds no study yet. Run one first: "
             "hpsearch run STUDY.toml, or give --storage."
         )
-    return load_study(storage, name)
+    opened = open_storage(storage)
+    try:
+        raise not_found(opened, name)  # the storage's message lists its studies
+    finally:
+        getattr(opened, "close", lambda: None)()
 
 
 @cli.command()
@@ -244,7 +268,10 @@ def _to_parquet(frame: pd.DataFrame, output: str) -> None:
         if frame[column].dtype == object:
             kinds = {type(v) for v in frame[column] if v is not None}
             if len(kinds) > 1 or not kinds <= {str, bool, int, float}:
-                frame[column] = [None if v is None else repr(v) for v in frame[column]]
+                frame[column] = [
+                    v if v is None or isinstance(v, str) else repr(v)
+                    for v in frame[column]
+                ]
     frame.to_parquet(output)
 
 

@@ -167,7 +167,9 @@ def load_study_file(
             with warnings.catch_warnings():
                 if problems.messages:  # the file is refused anyway: errors only
                     warnings.simplefilter("ignore")
-                strategy = kind.search_class(estimator, space)._make_strategy()
+                strategy = kind.search_class(
+                    estimator, space, **_search_options(search_doc, kind, overrides)
+                )._make_strategy()
         except SpaceError as exc:
             problems.messages.extend(_locate_space_error(str(exc), kind, problems))
     problems.raise_if_any()
