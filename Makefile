@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format typecheck bench clean
+.PHONY: demo demo-python test lint format typecheck bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,7 +12,17 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# One study file end to end on the embedded SQLite storage; running it again resumes.
 demo: $(STAMP)
+	$(VENV)/bin/hpsearch run examples/svc_digits.toml --storage sqlite:///demo.db
+	@echo
+	@echo "The results are in demo.db (SQLite) in this folder, study 'svc_digits'. Look at them with:"
+	@echo "  $(VENV)/bin/hpsearch show svc_digits --storage sqlite:///demo.db"
+	@echo "  $(VENV)/bin/hpsearch studies --storage sqlite:///demo.db"
+	@echo "  $(VENV)/bin/hpsearch export svc_digits --storage sqlite:///demo.db -o results.csv"
+	@echo "More study files: examples/*.toml. The Python API: make demo-python (examples/demo.py)."
+
+demo-python: $(STAMP)
 	$(PY) examples/demo.py
 
 test: $(STAMP)
