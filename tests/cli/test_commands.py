@@ -65,7 +65,7 @@ def test_dry_run_counts_candidates_and_fits_and_writes_nothing(study_file, hpsea
         result.stdout
     )
     assert "search     grid: 3 candidates" in result.stdout
-    assert "cv         5 folds" in result.stdout
+    assert "cv         5 folds (cv=5, scikit-learn's choice)" in result.stdout
     assert "fits       15" in result.stdout
     as_json = json.loads(hpsearch("run", "study.toml", "--dry-run", "--json").stdout)
     assert as_json["valid"] is True

@@ -242,6 +242,7 @@ def _print_plan(plan: StudyPlan, as_json: bool) -> None:
         "n_candidates": plan.n_candidates,
         "n_proposed": plan.n_proposed,
         "n_splits": plan.n_splits,
+        "cv": repr(plan.search.cv),
         "n_fits": plan.n_fits,
     }
     if as_json:
@@ -258,7 +259,11 @@ def _print_plan(plan: StudyPlan, as_json: bool) -> None:
     repeated = plan.n_proposed - plan.n_candidates
     more = f" ({plan.n_proposed} proposed, {repeated} repeated)" if repeated else ""
     con.print(f"  search     {plan.kind}: {plan.n_candidates} candidates{more}")
-    con.print(f"  cv         {plan.n_splits} folds")
+    cv = plan.search.cv
+    how = (
+        f"cv={cv}, scikit-learn's choice" if isinstance(cv, int) else type(cv).__name__
+    )
+    con.print(f"  cv         {plan.n_splits} folds ({how})")
     con.print(f"  fits       {plan.n_fits}")
 
 

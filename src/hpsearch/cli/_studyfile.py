@@ -189,7 +189,8 @@ def load_study_file(
         **_search_options(search_doc, kind, overrides),
     )
     candidates = strategy.propose([])
-    fit_params = {} if data.groups is None else {"groups": data.groups}
+    uses_groups = isinstance(cv, GroupKFold | StratifiedGroupKFold)
+    fit_params = {"groups": data.groups} if uses_groups else {}
     n_splits = _count_splits(search, data, fit_params, doc, problems)
     problems.raise_if_any()
     return StudyPlan(
