@@ -27,7 +27,7 @@ class MemoryStorage:
     url = "memory"
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._studies: dict[str, StudyData] = {}
 
     def __repr__(self) -> str:

@@ -113,6 +113,8 @@ def differences(stored: StudySpec, now: StudySpec) -> list[str]:
             parts = sorted(set(old[name]) | set(new[name]))
             changed = [p for p in parts if old[name].get(p) != new[name].get(p)]
             lines.append(f"{words} ({', '.join(changed)}) differ from the stored data")
+        elif name == "estimator":
+            lines.append(_estimator_difference(old[name], new[name]))
         elif name == "cv":
             lines.append(
                 f"{words} differ: stored {old[name]['n_splits']} splits "
@@ -124,6 +126,33 @@ def differences(stored: StudySpec, now: StudySpec) -> list[str]:
                 f"{words} differ: stored {_short(old[name])}, now {_short(new[name])}"
             )
     return lines
+
+
+def _estimator_difference(old: Any, new: Any) -> str:
+    """Which fixed parameters differ, when the estimator's class is the same."""
+    try:
+        assert old["estimator"] == new["estimator"]
+        before = {k: v for k, v in old["params"]["dict"]}
+        after = {k: v for k, v in new["params"]["dict"]}
+    except (AssertionError, KeyError, TypeError, ValueError):
+        return f"the estimator differs: stored {_short(old)}, now {_short(new)}"
+    changed = [
+        f"{k} (stored {_value(before.get(k))}, now {_value(after.get(k))})"
+        for k in sorted(set(before) | set(after))
+        if _norm(before.get(k)) != _norm(after.get(k))
+    ]
+    return "the estimator's fixed parameters differ: " + ", ".join(changed)
+
+
+def _value(data: Any) -> str:
+    """A described value, as the user wrote it where that is plain."""
+    if isinstance(data, dict) and set(data) == {"float"}:
+        return data["float"]
+    if isinstance(data, str):  # paths differ at their end: keep it
+        text = repr(data)
+        return text if len(text) <= 60 else "'..." + text[-56:]
+    text = _short(data)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _norm(value: Any) -> str:

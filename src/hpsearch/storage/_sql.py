@@ -263,6 +263,12 @@ class SQLStorage:
             try:
                 with self._engine.begin() as conn:
                     return fn(conn)
+            except _MissingStudyError as missing:
+                # Raised once the transaction is over: listing the studies
+                # for the message takes a transaction of its own.
+                from hpsearch.storage._study import not_found
+
+                raise not_found(self, missing.name) from None
             except DBAPIError as exc:
                 if not self._transient(exc) or time.monotonic() > deadline:
                     raise self._error(exc) from exc
@@ -292,9 +298,7 @@ class SQLStorage:
                 sa.select(studies.c.id).where(studies.c.name == name)
             ).scalar()
             if found is None:
-                from hpsearch.storage._study import not_found
-
-                raise not_found(self, name)
+                raise _MissingStudyError(name)
             self._ids[name] = found
         return found
 
@@ -444,9 +448,7 @@ class SQLStorage:
         def read(conn: sa.Connection) -> StudyData:
             study = self._get_study(conn, name)
             if study is None:
-                from hpsearch.storage._study import not_found
-
-                raise not_found(self, name)
+                raise _MissingStudyError(name)
             study_id = self._ids[name]
             t = self._t
             plan = conn.execute(
@@ -479,6 +481,14 @@ class SQLStorage:
             )
 
         return self._transaction(read)
+
+
+class _MissingStudyError(Exception):
+    """No study of this name (turned into StudyNotFoundError by _transaction)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
 
 
 def _display_url(url: sa.URL) -> str:

@@ -1,0 +1,159 @@
+"""The Storage contract, run against every storage: memory, SQLite, PostgreSQL."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from hpsearch import StudyNotFoundError
+from hpsearch._records import FoldResult
+from hpsearch.storage import RunRecord, Storage, StoredCandidate, StudyRecord
+
+
+def result(key: str = "k1", split: int = 0, **changes: object) -> FoldResult:
+    fields: dict = dict(
+        candidate_key=key,
+        split=split,
+        test_scores={"accuracy": 0.75, "f1": 0.5},
+        train_scores={"accuracy": 1.0, "f1": 1.0},
+        n_test_samples=30,
+        fit_time=0.125,
+        score_time=0.0625,
+        started_at=1_700_000_000.5,
+        finished_at=1_700_000_001.25,
+    )
+    fields.update(changes)
+    return FoldResult(**fields)
+
+
+def study(name: str = "s", created_at: float = 1.0) -> StudyRecord:
+    return StudyRecord(
+        name, {"search": "GridSearchCV", "cv": {"n_splits": 2}}, created_at
+    )
+
+
+def test_every_storage_implements_the_protocol(storage):
+    assert isinstance(storage, Storage)
+    assert isinstance(storage.url, str)
+
+
+def test_create_study_stores_it_and_returns_the_stored_record(storage):
+    stored = storage.create_study(study())
+    assert stored == study()
+    assert storage.get_study("s") == study()
+    assert storage.get_study("other") is None
+
+
+def test_creating_an_existing_name_returns_the_first_record(storage):
+    storage.create_study(study(created_at=1.0))
+    again = storage.create_study(
+        StudyRecord("s", {"search": "RandomizedSearchCV"}, created_at=2.0)
+    )
+    assert again == study(created_at=1.0)
+
+
+def test_list_studies_oldest_first(storage):
+    storage.create_study(study("b", created_at=2.0))
+    storage.create_study(study("a", created_at=1.0))
+    assert [s.name for s in storage.list_studies()] == ["a", "b"]
+
+
+def test_delete_study_removes_it_and_its_results(storage):
+    storage.create_study(study())
+    storage.add_results("s", [result()])
+    assert storage.delete_study("s") is True
+    assert storage.get_study("s") is None
+    assert storage.delete_study("s") is False
+    storage.create_study(study())
+    assert storage.read("s").results == ()
+
+
+def test_results_round_trip_exactly(storage):
+    storage.create_study(study())
+    originals = [
+        result(),
+        result(split=1, train_scores=None, extra={"warnings": ["scorer failed"]}),
+        result(
+            "k2",
+            test_scores={},
+            train_scores={},
+            status="failed",
+            error="Traceback ...\nValueError: bad C",
+        ),
+        result("k3", test_scores={"accuracy": math.nan, "f1": -math.inf}),
+        result("k4", test_scores={"score": 0.1 + 0.2}),
+    ]
+    storage.add_results("s", originals)
+    back = {(r.candidate_key, r.split): r for r in storage.read("s").results}
+    for original in originals:
+        got = back[original.candidate_key, original.split]
+        assert got.test_scores.keys() == original.test_scores.keys()
+        for name, value in original.test_scores.items():
+            assert got.test_scores[name] == value or (
+                math.isnan(value) and math.isnan(got.test_scores[name])
+            )
+        assert got.train_scores == original.train_scores
+        assert (got.fit_time, got.score_time) == (
+            original.fit_time,
+            original.score_time,
+        )
+        assert (got.started_at, got.finished_at) == (
+            original.started_at,
+            original.finished_at,
+        )
+        assert (got.status, got.error) == (original.status, original.error)
+        assert got.n_test_samples == original.n_test_samples
+        assert dict(got.extra) == dict(original.extra)
+
+
+def test_the_first_result_of_a_task_is_kept(storage):
+    storage.create_study(study())
+    storage.add_results("s", [result(fit_time=1.0)])
+    storage.add_results("s", [result(fit_time=2.0), result(split=1)])
+    results = storage.read("s").results
+    assert sorted((r.candidate_key, r.split, r.fit_time) for r in results) == [
+        ("k1", 0, 1.0),
+        ("k1", 1, 0.125),
+    ]
+
+
+def test_add_trials_stores_candidates_and_sets_or_extends_the_plan(storage):
+    storage.create_study(study())
+    storage.add_trials(
+        "s",
+        [StoredCandidate("a", '{"C":1}'), StoredCandidate("b", '{"C":2}')],
+        ["a", "b", "a"],
+    )
+    storage.add_trials("s", [StoredCandidate("c", '{"C":3}')], ["c"], extend=True)
+    data = storage.read("s")
+    assert list(data.plan) == ["a", "b", "a", "c"]
+    assert dict(data.candidates) == {"a": '{"C":1}', "b": '{"C":2}', "c": '{"C":3}'}
+    storage.add_trials("s", [StoredCandidate("a", '{"C":1}')], ["a"])
+    assert list(storage.read("s").plan) == ["a"]
+    assert len(storage.read("s").candidates) == 3
+
+
+def test_set_run_inserts_then_updates(storage):
+    storage.create_study(study())
+    storage.set_run("s", RunRecord("r1", "running", "host", 12, 5.0))
+    storage.set_run("s", RunRecord("r1", "finished", "host", 12, 5.0, 9.0))
+    storage.set_run("s", RunRecord("r2", "running", "host", 13, 6.0))
+    runs = sorted(storage.read("s").runs, key=lambda r: r.run_id)
+    assert runs == [
+        RunRecord("r1", "finished", "host", 12, 5.0, 9.0),
+        RunRecord("r2", "running", "host", 13, 6.0),
+    ]
+
+
+def test_reading_a_missing_study_lists_the_stored_ones(storage):
+    storage.create_study(study("svc-digits"))
+    storage.create_study(study("tree-wine"))
+    with pytest.raises(
+        StudyNotFoundError,
+        match=r"study must name a study stored in .*; got 'svc'\. "
+        r"Stored studies: 'svc-digits', 'tree-wine'\.",
+    ):
+        storage.read("svc")
+    with pytest.raises(KeyError):
+        storage.add_results("svc", [result()])
