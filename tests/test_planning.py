@@ -5,6 +5,7 @@ from __future__ import annotations
 from sklearn.base import clone
 from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import check_scoring
 from sklearn.model_selection import ParameterGrid
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
@@ -25,7 +26,8 @@ PIPE = Pipeline(
 
 
 def plan(estimator, grid, n_splits=3, n_workers=1, planner=None):
-    ctx = EvalContext(estimator, None, None, [None] * n_splits, scorer=None)
+    scorer = check_scoring(estimator)
+    ctx = EvalContext(estimator, None, None, [None] * n_splits, scorer=scorer)
     planner = planner or Planner(ctx)
     candidates = make_candidates(ParameterGrid(grid))
     tasks = [Task(c, s) for c in candidates for s in range(n_splits)]
@@ -99,7 +101,7 @@ def test_known_task_times_put_the_longest_first():
 def test_too_few_units_are_split_where_fewest_prefixes_are_shared():
     grid = {"pca__n_components": [2, 3], "clf__C": [0.1, 1, 10]}
     _, units = plan(PIPE, grid, n_splits=1)
-    halves = split_largest(list(units), 2)
+    halves = split_largest(list(units), 3)
     assert [len(u) for u in halves] == [3, 3]
     for half in halves:
         assert len({t.candidate.params["pca__n_components"] for t in half}) == 1

@@ -12,8 +12,9 @@ and every worker stays busy.
 * Units run longest first: the time of a task is estimated from the times its
   candidate took on other splits (earlier rounds, a stored study), else from
   its size.
-* Too few units to keep every worker busy: the largest are split in two (each
-  half then fits its prefixes again, a small price against an idle core).
+* Units too large to keep every worker busy to the end are split in two where
+  the fewest prefixes are shared (each half fits those again, a small price
+  against an idle core).
 """
 
 from __future__ import annotations
@@ -25,15 +26,18 @@ from dataclasses import dataclass
 from typing import Any, overload
 
 from sklearn.base import clone
+from sklearn.metrics._scorer import _BaseScorer, _MultimetricScorer, _PassthroughScorer
 from sklearn.pipeline import Pipeline
 
 from hpsearch._evaluate import EvalContext
 from hpsearch._prefix import flatten, prefix_keys
 from hpsearch._records import FoldResult, Task
 
-# Units per worker below which the largest units are split: fewer leave a
-# core idle at the end; each split refits the prefixes the halves share.
-MIN_UNITS_PER_WORKER = 2
+# With several workers, a unit holds at most a 1 / (UNITS_PER_WORKER x
+# n_workers) share of the tasks: fewer, larger units leave a core idle at the
+# end (5 splits on 2 workers: 3 against 2). Each split refits the prefixes its
+# halves share, so units are cut where the fewest are shared.
+UNITS_PER_WORKER = 4
 # Tasks in a batch of unrelated tasks, at most: a unit's results arrive (and
 # are stored) together, so progress and "no lost work" want units small.
 MAX_BATCH = 64
@@ -105,8 +109,9 @@ class Planner:
             for g in (sorted(g, key=lambda tc: tc[1]) for g in groups.values())
         ]
         cost = self._cost_model()
-        if n_workers > 1 and len(plain) < n_workers:
-            units = split_largest(units, MIN_UNITS_PER_WORKER * n_workers)
+        if n_workers > 1:
+            largest = math.ceil(len(tasks) / (UNITS_PER_WORKER * n_workers))
+            units = split_largest(units, largest)
         units.sort(key=lambda u: sum(map(cost, u)), reverse=True)
         plain.sort(key=cost, reverse=True)
         return self._dispatch(units, plain, n_workers)
@@ -130,7 +135,9 @@ class Planner:
         return self._chains[key]
 
     def _compute_chain(self, params: Any) -> tuple[str, ...]:
-        if not isinstance(self.ctx.estimator, Pipeline):
+        if not isinstance(self.ctx.estimator, Pipeline) or not _scores_outputs(
+            self.ctx.scorer
+        ):
             return ()
         try:
             estimator = clone(self.ctx.estimator).set_params(
@@ -151,6 +158,18 @@ class Planner:
         return lambda task: means.get(task.candidate.key, default)
 
 
+def _scores_outputs(scorer: Any) -> bool:
+    """Whether the scorer only uses the final step's outputs.
+
+    The shared evaluation scores the final step on the transformed test part:
+    scikit-learn's scorers call its predict/score methods, as the pipeline's
+    would; a callable of the user's may look inside the pipeline instead.
+    """
+    if isinstance(scorer, _MultimetricScorer):
+        return all(_scores_outputs(s) for s in scorer._scorers.values())
+    return isinstance(scorer, _BaseScorer | _PassthroughScorer)
+
+
 def batch_size(recent: Sequence[float], remaining: int, n_workers: int) -> int:
     """Tasks in the next batch: about ``UNIT_SECONDS`` of work by recent times.
 
@@ -167,12 +186,12 @@ def batch_size(recent: Sequence[float], remaining: int, n_workers: int) -> int:
     return max(1, min(wanted, guided, MAX_BATCH))
 
 
-def split_largest(units: list[Unit], n_units: int) -> list[Unit]:
-    """Split the largest units in two until there are ``n_units`` (if possible)."""
+def split_largest(units: list[Unit], max_tasks: int) -> list[Unit]:
+    """Split units in two until none holds more than ``max_tasks`` tasks."""
     units = list(units)
-    while len(units) < n_units:
-        largest = max(range(len(units)), key=lambda i: len(units[i]), default=None)
-        if largest is None or len(units[largest]) < 2:
+    while units:
+        largest = max(range(len(units)), key=lambda i: len(units[i]))
+        if len(units[largest]) <= max(1, max_tasks):
             break
         unit = units.pop(largest)
         cut = _cut(unit.chains)
