@@ -169,12 +169,15 @@ def hpsearch_list(storage: str) -> list:
     return hp.list_studies(storage)
 
 
-def test_storage_from_the_environment(study_file, hpsearch, monkeypatch):
+def test_storage_from_the_environment_after_the_file(study_file, hpsearch, monkeypatch):
     study_file(STUDY)
     monkeypatch.setenv("HPSEARCH_STORAGE", "sqlite:///env.db")
     run_study(hpsearch)
-    result = hpsearch("studies", "--json")
+    result = hpsearch("studies", "--json")  # reads HPSEARCH_STORAGE too
     assert [s["name"] for s in json.loads(result.stdout)] == ["study"]
+    study_file('storage = "sqlite:///file.db"\n' + STUDY)
+    run_study(hpsearch)  # the file's storage wins over the environment
+    assert [s.name for s in hpsearch_list("sqlite:///file.db")] == ["study"]
 
 
 def test_studies_lists_status_progress_and_best_score(study_file, hpsearch):

@@ -105,7 +105,7 @@ def test_random_study_gets_scipy_distributions_and_none(study_file):
 
 
 def test_n_iter_and_other_overrides(study_file):
-    from hpsearch.cli._studyfile import Overrides
+    from hpsearch.cli._schema import Overrides
 
     path = study_file(
         """

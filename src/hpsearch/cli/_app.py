@@ -11,6 +11,7 @@ hpsearch reports on purpose, 130 interrupted by Ctrl-C (143 by SIGTERM).
 
 from __future__ import annotations
 
+import os
 import shlex
 import signal
 import sys
@@ -23,12 +24,8 @@ import click
 import hpsearch
 from hpsearch._errors import HpsearchError, StudyMismatchError
 from hpsearch.cli import _output as out
-from hpsearch.cli._studyfile import (
-    DEFAULT_STORAGE,
-    Overrides,
-    StudyPlan,
-    load_study_file,
-)
+from hpsearch.cli._schema import DEFAULT_STORAGE, Overrides
+from hpsearch.cli._studyfile import StudyPlan, load_study_file
 
 EXIT_INTERRUPTED = 130
 
@@ -100,9 +97,8 @@ def cli(debug: bool) -> None:
 @click.option(
     "--storage",
     default=None,
-    envvar="HPSEARCH_STORAGE",
     help="Where results are kept [default: the file's `storage`, else "
-    f"{DEFAULT_STORAGE}]. Also read from HPSEARCH_STORAGE.",
+    f"$HPSEARCH_STORAGE, else {DEFAULT_STORAGE}].",
 )
 @click.option(
     "--study",
@@ -162,7 +158,8 @@ def run(
     fit and prints the command that resumes it.
     """
     overrides = Overrides(storage, study, n_jobs, backend, n_iter)
-    plan = load_study_file(study_file, overrides, progress=progress)
+    default = os.environ.get("HPSEARCH_STORAGE") or DEFAULT_STORAGE
+    plan = load_study_file(study_file, overrides, progress=progress, storage=default)
     if dry_run:
         _print_plan(plan, as_json)
         return

@@ -7,8 +7,8 @@ arguments. Nothing is fitted or stored until ``plan.search.fit`` is called.
 The space is checked by the search class itself (``SpaceError``); this module
 only adds the file, line and key to its messages.
 
-A search kind is one entry of :data:`KINDS`: the search class, the name of its
-space argument, and the options of ``[search]`` it takes.
+What a file may say is :mod:`hpsearch.cli._schema`'s business; a search
+kind is one entry of its ``KINDS``.
 """
 
 from __future__ import annotations
@@ -18,14 +18,12 @@ import difflib
 import importlib
 import re
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import scipy.stats
 from sklearn.base import is_classifier
-from sklearn.metrics import get_scorer_names
 from sklearn.model_selection import (
     GroupKFold,
     KFold,
@@ -35,76 +33,20 @@ from sklearn.model_selection import (
 from sklearn.pipeline import Pipeline
 
 from hpsearch._errors import SpaceError
-from hpsearch._search import GridSearchCV, RandomizedSearchCV
+from hpsearch._search import GridSearchCV
 from hpsearch.cli._data import Dataset, load_data
-from hpsearch.cli._toml import KeyPath, Problems, describe, dotted, parse
-
-DEFAULT_STORAGE = "sqlite:///hpsearch.db"
-
-# TOML has no null: the string "None" stands for Python's None in parameter values.
-NONE = "None"
-
-
-@dataclass(frozen=True)
-class Kind:
-    """A search kind: its class, its space argument and its own options."""
-
-    search_class: type
-    space_arg: str
-    distributions: bool
-    options: tuple[str, ...] = ()
-
-
-KINDS: dict[str, Kind] = {
-    "grid": Kind(GridSearchCV, "param_grid", distributions=False),
-    "random": Kind(
-        RandomizedSearchCV,
-        "param_distributions",
-        distributions=True,
-        options=("n_iter", "random_state"),
-    ),
-}
-
-# name -> (required keys, scipy.stats distribution from those keys)
-DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], Callable[..., Any]]] = {
-    "loguniform": (
-        ("low", "high"),
-        lambda low, high: scipy.stats.loguniform(low, high),
-    ),
-    "uniform": (
-        ("low", "high"),
-        lambda low, high: scipy.stats.uniform(loc=low, scale=high - low),
-    ),
-    "randint": (("low", "high"), lambda low, high: scipy.stats.randint(low, high)),
-    "normal": (("mean", "std"), lambda mean, std: scipy.stats.norm(mean, std)),
-    "choice": (("values",), lambda values: values),
-}
-
-TOP_KEYS = ("study", "storage", "data", "estimator", "search", "cv")
-SEARCH_KEYS = (
-    "kind",
-    "space",
-    "scoring",
-    "refit",
-    "n_jobs",
-    "backend",
-    "error_score",
-    "return_train_score",
-    "n_iter",
-    "random_state",
+from hpsearch.cli._schema import (
+    DEFAULT_STORAGE,
+    DISTRIBUTIONS,
+    KINDS,
+    NONE,
+    Kind,
+    Overrides,
+    check_structure,
+    is_int,
+    is_number,
 )
-CV_KEYS = ("folds", "shuffle", "random_state", "stratified", "group")
-
-
-@dataclass(frozen=True)
-class Overrides:
-    """Command-line options that replace values of the study file."""
-
-    storage: str | None = None
-    study: str | None = None
-    n_jobs: int | None = None
-    backend: str | None = None
-    n_iter: int | None = None
+from hpsearch.cli._toml import KeyPath, Problems, describe, dotted, parse
 
 
 @dataclass
@@ -133,9 +75,15 @@ class StudyPlan:
 
 
 def load_study_file(
-    path: str | Path, overrides: Overrides | None = None, progress: bool = True
+    path: str | Path,
+    overrides: Overrides | None = None,
+    progress: bool = True,
+    storage: str = DEFAULT_STORAGE,
 ) -> StudyPlan:
     """Check a study file whole and build the search it describes.
+
+    ``overrides`` replace the file's values; ``storage`` is used when neither
+    they nor the file name one.
 
     Raises
     ------
@@ -147,38 +95,19 @@ def load_study_file(
     label = str(path)
     doc, lines = parse(path, label)
     problems = Problems(label, lines)
-    sound = _check_structure(doc, problems, overrides)
-    # Each part is checked when its own table is sound, so that one run of
-    # the command reports every problem it can.
-    estimator = space = data = None
-    if "estimator" in sound:
-        estimator = _build_estimator(doc["estimator"], problems)
-    search_doc = doc.get("search", {})
-    kind_name = search_doc.get("kind", "grid") if "search" in sound else "grid"
-    kind = KINDS[kind_name]
-    if "search" in sound:
-        # What could be built is checked by the API, to report its problems too.
-        space = _build_space(search_doc["space"], kind, problems)
-    if "data" in sound:
-        data = load_data(doc["data"], path.parent, problems)
-    strategy = None
-    if estimator is not None and space:
-        try:  # the API's own check of the space, as fit does it
-            with warnings.catch_warnings():
-                if problems.messages:  # the file is refused anyway: errors only
-                    warnings.simplefilter("ignore")
-                strategy = kind.search_class(
-                    estimator, space, **_search_options(search_doc, kind, overrides)
-                )._make_strategy()
-        except SpaceError as exc:
-            problems.messages.extend(_locate_space_error(str(exc), kind, problems))
+    sound = check_structure(doc, problems, overrides)
+    kind_name = doc["search"].get("kind", "grid") if "search" in sound else "grid"
+    estimator, space, data, strategy = _build_parts(
+        doc, sound, path, KINDS[kind_name], overrides, problems
+    )
     problems.raise_if_any()
     assert data is not None and strategy is not None  # no problems: all was built
 
     name = overrides.study or doc.get("study") or path.stem
-    storage = overrides.storage or doc.get("storage") or DEFAULT_STORAGE
+    storage = overrides.storage or doc.get("storage") or storage
     cv = _build_cv(doc.get("cv", {}), estimator, data, problems)
     problems.raise_if_any()
+    kind = KINDS[kind_name]
     search = kind.search_class(
         estimator,
         space,
@@ -186,7 +115,7 @@ def load_study_file(
         progress=progress,
         storage=storage,
         study=name,
-        **_search_options(search_doc, kind, overrides),
+        **_search_options(doc.get("search", {}), kind, overrides),
     )
     candidates = strategy.propose([])
     uses_groups = isinstance(cv, GroupKFold | StratifiedGroupKFold)
@@ -207,250 +136,38 @@ def load_study_file(
     )
 
 
-# ---------------------------------------------------------------------------
-# Structure: keys, types and values that need no import
+def _build_parts(
+    doc: dict[str, Any],
+    sound: set[str],
+    path: Path,
+    kind: Kind,
+    overrides: Overrides,
+    problems: Problems,
+) -> tuple[Any, Any, Dataset | None, Any]:
+    """Estimator, space, data and the API's strategy; None where they failed.
 
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _check_structure(
-    doc: dict[str, Any], p: Problems, overrides: Overrides
-) -> set[str]:
-    """Check keys and plain values; return the tables found sound."""
-    sound = set()
-    p.unknown_keys(doc, (), TOP_KEYS)
-    for key in ("study", "storage"):
-        if key in doc and not (isinstance(doc[key], str) and doc[key]):
-            p.add((key,), f"must be a non-empty string; got {describe(doc[key])}.")
-    for key, example in [
-        ("data", 'source = "sklearn:iris"'),
-        ("estimator", 'class = "sklearn.svm.SVC"'),
-    ]:
-        if key not in doc:
-            p.add_text(
-                (),
-                f"the study file must have a [{key}] table; it has none. "
-                f"Add one, e.g. [{key}] {example}.",
-            )
-        elif not isinstance(doc[key], dict):
-            p.add((key,), f"must be a table; got {describe(doc[key])}.")
-        else:
-            sound.add(key)
+    Each part is built when its own table is sound, so that one run of the
+    command reports every problem it can.
+    """
+    estimator = space = data = strategy = None
     if "estimator" in sound:
-        before = len(p.messages)
-        _check_estimator_table(doc["estimator"], ("estimator",), p, steps=True)
-        if len(p.messages) > before:
-            sound.discard("estimator")
-    if _check_search(doc.get("search"), p, overrides):
-        sound.add("search")
-    if "cv" in doc:
-        _check_cv(doc["cv"], p)
-    return sound
-
-
-def _check_estimator_table(
-    table: dict[str, Any], path: KeyPath, p: Problems, steps: bool
-) -> None:
-    keys = ("class", "params", "steps") if steps else ("name", "class", "params")
-    p.unknown_keys(table, path, keys)
-    has_class, has_steps = "class" in table, steps and "steps" in table
-    if has_class == has_steps:
-        p.add(
-            path,
-            "must have either `class` (an import path such as "
-            '"sklearn.svm.SVC") or `steps` (a pipeline: [[estimator.steps]] '
-            "tables); got " + ("both." if has_class else "neither."),
-        )
-    if has_class and not (isinstance(table["class"], str) and table["class"]):
-        p.add(
-            (*path, "class"), f"must be an import path; got {describe(table['class'])}."
-        )
-    if "params" in table and not isinstance(table["params"], dict):
-        p.add(
-            (*path, "params"),
-            f"must be a table of fixed parameters; got {describe(table['params'])}.",
-        )
-    if has_steps:
-        step_list = table["steps"]
-        if not (isinstance(step_list, list) and step_list):
-            p.add(
-                (*path, "steps"),
-                "must be a non-empty array of tables, each written "
-                f"[[estimator.steps]]; got {describe(step_list)}.",
-            )
-            return
-        names = set()
-        for i, step in enumerate(step_list):
-            if not isinstance(step, dict):
-                p.add((*path, "steps", i), f"must be a table; got {describe(step)}.")
-                continue
-            _check_estimator_table(step, (*path, "steps", i), p, steps=False)
-            name = step.get("name")
-            if not (isinstance(name, str) and name and "__" not in name):
-                p.add(
-                    (*path, "steps", i, "name"),
-                    "must be a step name without '__' (it prefixes the step's "
-                    f"parameters, as in svc__C); got {describe(name)}.",
-                )
-            elif name in names:
-                p.add(
-                    (*path, "steps", i, "name"),
-                    f"must be unique among the steps; got {name!r} twice.",
-                )
-            names.add(name)
-
-
-def _check_search(search: Any, p: Problems, overrides: Overrides) -> bool:
-    """Check [search]; True when its kind and space can be built."""
-    if search is None:
-        p.add_text(
-            (),
-            "the study file must have a [search] table with a space; it has none. "
-            'Add e.g. [search] kind = "grid" and [search.space] C = [0.1, 1, 10].',
-        )
-        return False
-    if not isinstance(search, dict):
-        p.add(("search",), f"must be a table; got {describe(search)}.")
-        return False
-    p.unknown_keys(search, ("search",), SEARCH_KEYS)
-    before = len(p.messages)
-    kind = search.get("kind", "grid")
-    if kind not in KINDS:
-        p.add(
-            ("search", "kind"),
-            f"must be one of {', '.join(map(repr, KINDS))}; got {describe(kind)}.",
-        )
-    else:
-        for option in ("n_iter", "random_state"):
-            if option in search and option not in KINDS[kind].options:
-                p.add(
-                    ("search", option),
-                    f'applies to kind = "random" only; got it with kind = {kind!r}. '
-                    "Remove it or change the kind.",
-                )
-        if overrides.n_iter is not None and "n_iter" not in KINDS[kind].options:
-            p.add(
-                ("search", "kind"),
-                f'must be "random" for --n-iter to apply; got {kind!r}.',
-            )
-    if "space" not in search:
-        p.add(
-            ("search",),
-            "must have a space, e.g. [search.space] C = [0.1, 1, 10]; it has none.",
-        )
-    elif not (
-        isinstance(search["space"], dict)
-        or (
-            isinstance(search["space"], list)
-            and search["space"]
-            and all(isinstance(s, dict) for s in search["space"])
-        )
-    ):
-        p.add(
-            ("search", "space"),
-            "must be a table (or an array of tables, written [[search.space]]); "
-            f"got {describe(search['space'])}.",
-        )
-    sound = len(p.messages) == before
-    _check_search_values(search, p)
-    return sound
-
-
-def _check_search_values(search: dict[str, Any], p: Problems) -> None:
-    if "n_iter" in search and not (_is_int(search["n_iter"]) and search["n_iter"] >= 1):
-        p.add(
-            ("search", "n_iter"),
-            f"must be an integer >= 1; got {describe(search['n_iter'])}.",
-        )
-    for key in ("random_state", "n_jobs"):
-        if key in search and not _is_int(search[key]):
-            p.add(("search", key), f"must be an integer; got {describe(search[key])}.")
-    if "backend" in search and not isinstance(search["backend"], str):
-        p.add(
-            ("search", "backend"),
-            'must be a string such as "loky", "threading" or "dask"; got '
-            f"{describe(search['backend'])}.",
-        )
-    if "return_train_score" in search and not isinstance(
-        search["return_train_score"], bool
-    ):
-        p.add(
-            ("search", "return_train_score"),
-            f"must be true or false; got {describe(search['return_train_score'])}.",
-        )
-    score = search.get("error_score", 0.0)
-    if not (_is_number(score) or score == "raise"):
-        p.add(
-            ("search", "error_score"),
-            f'must be a number, nan or "raise"; got {describe(score)}.',
-        )
-    scoring = search.get("scoring")
-    metrics = [scoring] if isinstance(scoring, str) else scoring
-    if scoring is not None:
-        if not (
-            isinstance(metrics, list)
-            and metrics
-            and all(isinstance(m, str) for m in metrics)
-        ):
-            p.add(
-                ("search", "scoring"),
-                "must be a scorer name or an array of scorer names; got "
-                f"{describe(scoring)}.",
-            )
-            metrics = []
-        known = get_scorer_names()
-        for metric in metrics:
-            if metric not in known:
-                close = difflib.get_close_matches(metric, known, n=3)
-                hint = (
-                    f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
-                )
-                p.add(
-                    ("search", "scoring"),
-                    f"must name scikit-learn scorers; got {metric!r}.{hint} "
-                    "All names: sklearn.metrics.get_scorer_names().",
-                )
-    refit = search.get("refit", True)
-    if not (
-        isinstance(refit, bool) or (isinstance(refit, str) and refit in (metrics or []))
-    ):
-        p.add(
-            ("search", "refit"),
-            "must be true, false or one of the scoring names "
-            f"({', '.join(map(repr, metrics or [])) or 'none given'}); "
-            f"got {describe(refit)}.",
-        )
-
-
-def _check_cv(cv: Any, p: Problems) -> None:
-    if not isinstance(cv, dict):
-        p.add(("cv",), f"must be a table; got {describe(cv)}.")
-        return
-    p.unknown_keys(cv, ("cv",), CV_KEYS)
-    folds = cv.get("folds", 5)
-    if not (_is_int(folds) and folds >= 2):
-        p.add(("cv", "folds"), f"must be an integer >= 2; got {describe(folds)}.")
-    for key in ("shuffle", "stratified", "group"):
-        if key in cv and not isinstance(cv[key], bool):
-            p.add(("cv", key), f"must be true or false; got {describe(cv[key])}.")
-    if "random_state" in cv:
-        if not _is_int(cv["random_state"]):
-            p.add(
-                ("cv", "random_state"),
-                f"must be an integer; got {describe(cv['random_state'])}.",
-            )
-        elif not cv.get("shuffle", False):
-            p.add(
-                ("cv", "random_state"),
-                "only applies with shuffle = true; got shuffle = false. "
-                "Add shuffle = true or remove random_state.",
-            )
+        estimator = _build_estimator(doc["estimator"], problems)
+    if "search" in sound:
+        # What could be built is checked by the API, to report its problems too.
+        space = _build_space(doc["search"]["space"], kind, problems)
+    if "data" in sound:
+        data = load_data(doc["data"], path.parent, problems)
+    if estimator is not None and space:
+        options = _search_options(doc["search"], kind, overrides)
+        try:  # the API's own check of the space, as fit does it
+            with warnings.catch_warnings():
+                if problems.messages:  # the file is refused anyway: errors only
+                    warnings.simplefilter("ignore")
+                check = kind.search_class(estimator, space, **options)
+                strategy = check._make_strategy()
+        except SpaceError as exc:
+            problems.messages.extend(_locate_space_error(str(exc), kind, problems))
+    return estimator, space, data, strategy
 
 
 # ---------------------------------------------------------------------------
@@ -627,9 +344,9 @@ def _build_distribution(table: dict[str, Any], path: KeyPath, p: Problems) -> An
             ok = isinstance(value, list) and len(value) > 0
             rule = "a non-empty array of values"
         elif dist == "randint":
-            ok, rule = _is_int(value), "an integer"
+            ok, rule = is_int(value), "an integer"
         else:
-            ok, rule = _is_number(value), "a number"
+            ok, rule = is_number(value), "a number"
         if value is None:
             p.add(path, f"must have `{key}` ({rule}) for dist = {dist!r}; it has none.")
         elif not ok:
