@@ -134,71 +134,71 @@ def _when(moment: Any) -> str:
 def show(study: str, storage: str, n_top: int, show_all: bool, as_json: bool) -> None:
     """Show a study: what it searches, its progress, best parameters, top candidates."""
     loaded = _load(storage, study)
-    spec = out.readable(dataclasses.asdict(loaded.spec))
     frame = loaded.results_
-    metric = loaded.spec.refit
-    shown = out.top(frame, None if show_all else n_top, metric) if len(frame) else frame
+    shown = out.top(frame, None if show_all else n_top, loaded.spec.refit)
     if as_json:
-        p = loaded.progress
-        out.print_json(
-            {
-                "study": loaded.name,
-                "storage": storage,
-                "status": loaded.status,
-                "progress": dataclasses.asdict(p),
-                "created_at": loaded.created_at,
-                "updated_at": loaded.updated_at,
-                "spec": spec,
-                "best_params": loaded.best_params_,
-                "best_score": loaded.best_score_,
-                "n_candidates": len(frame),
-                "results": out.records(shown) if len(shown) else [],
-            }
-        )
-        return
+        _show_json(loaded, storage, shown)
+    else:
+        _show_text(loaded, storage, shown, show_all)
+
+
+def _show_json(loaded: Any, storage: str, shown: pd.DataFrame) -> None:
+    out.print_json(
+        {
+            "study": loaded.name,
+            "storage": storage,
+            "status": loaded.status,
+            "progress": dataclasses.asdict(loaded.progress),
+            "created_at": loaded.created_at,
+            "updated_at": loaded.updated_at,
+            "spec": out.readable(dataclasses.asdict(loaded.spec)),
+            "best_params": loaded.best_params_,
+            "best_score": loaded.best_score_,
+            "n_candidates": len(loaded.results_),
+            "results": out.records(shown) if len(shown) else [],
+        }
+    )
+
+
+def _show_text(loaded: Any, storage: str, shown: pd.DataFrame, show_all: bool) -> None:
     con = out.console()
-    p = loaded.progress
+    p, spec, metric = (
+        loaded.progress,
+        out.readable(dataclasses.asdict(loaded.spec)),
+        loaded.spec.refit,
+    )
+    scoring = spec.get("scoring")
+    label = out.metric_label(metric, scoring)
     con.print(
         f"Study [bold]{loaded.name}[/] in {storage}: {loaded.status}, "
         f"{p.done}/{p.total} fits done, {p.failed} failed"
     )
-    scoring = spec.get("scoring")
+    created, updated = _when(loaded.created_at), _when(loaded.updated_at)
     rows = [
         ("search", spec.get("search")),
         ("estimator", spec.get("estimator")),
         ("space", spec.get("space")),
         ("cv", f"{spec.get('cv', {}).get('n_splits')} splits"),
-        (
-            "scoring",
-            f"{scoring or 'the estimator score'} "
-            f"(best by {out.metric_label(metric, scoring)})",
-        ),
-        (
-            "created",
-            f"{_when(loaded.created_at)} UTC, updated {_when(loaded.updated_at)} UTC",
-        ),
+        ("scoring", f"{scoring or 'the estimator score'} (best by {label})"),
+        ("created", f"{created} UTC, updated {updated} UTC"),
         (
             "versions",
             ", ".join(f"{k} {v}" for k, v in spec.get("versions", {}).items()),
         ),
     ]
-    for label, value in rows:
-        con.print(f"  {label:<10} {out.short(value)}", markup=False)
+    for name, value in rows:
+        con.print(f"  {name:<10} {out.short(value)}", markup=False)
     if loaded.best_params_ is not None:
         con.print(
             f"Best parameters: {out.params_text(loaded.best_params_)}", markup=False
         )
-        label = out.metric_label(metric, scoring)
         con.print(f"Best mean test {label}: {loaded.best_score_:.4f}")
-    if len(frame):
-        title = (
-            f"Top {len(shown)} of {len(frame)} candidates"
-            if not show_all
-            else f"All {len(frame)} candidates"
-        )
-        con.print(out.results_table(shown, title, metric, scoring))
-    else:
+    n = len(loaded.results_)
+    if not n:
         con.print("No candidate has finished every split yet.")
+        return
+    title = f"All {n} candidates" if show_all else f"Top {len(shown)} of {n} candidates"
+    con.print(out.results_table(shown, title, metric, scoring))
 
 
 @cli.command()
