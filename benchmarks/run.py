@@ -12,6 +12,8 @@ The limit is the unique work divided by n_jobs: each distinct pipeline prefix
 fitted once per split, each final step (or estimator) fitted and scored once
 per distinct candidate and split, each piece timed once in a fresh process
 (BLAS threads = cores / n_jobs), plus the refit, which no one can share out.
+It is measured in every repetition, in the rotation with the searches, and
+each search's ratio to it is the median of its per-repetition ratios.
 
     python benchmarks/run.py                 # everything; the README's table
     python benchmarks/run.py --quick         # a smoke run on tiny sizes
@@ -187,16 +189,20 @@ def measure(names: list[str], reps: int, quick: bool) -> list[dict[str, Any]]:
         impls = IMPLS if workload.pipeline else IMPLS[:2]
         if dask_problem is not None:
             impls = [i for i in impls if i != "dask-ml"]
-        runs: dict[str, list[dict[str, Any]]] = {i: [] for i in impls}
+        # The limit is measured in every repetition too, in the rotation, so
+        # that each run is compared with a limit measured under the same load.
+        runs: dict[str, list[dict[str, Any]]] = {i: [] for i in [*impls, "limit"]}
         flag = ["--quick"] if quick else []
         for rep in range(reps):
-            order = impls[rep % len(impls) :] + impls[: rep % len(impls)]
-            for impl in order:
-                result = _child(["--child", impl, name, *flag])
+            rotation = [*impls, "limit"]
+            k = rep % len(rotation)
+            for impl in rotation[k:] + rotation[:k]:
+                args = ["--limit", name] if impl == "limit" else ["--child", impl, name]
+                result = _child([*args, *flag])
                 runs[impl].append(result)
                 print(f"  {name} rep {rep} {impl}: {_short(result)}", file=sys.stderr)
-        limit = _child(["--limit", name, *flag]).get("limit", float("nan"))
-        rows += _rows(workload, runs, limit)
+        limits = [r.get("limit", float("nan")) for r in runs.pop("limit")]
+        rows += _rows(workload, runs, limits)
         if dask_problem is not None and workload.pipeline:
             rows.append({"workload": name, "impl": "dask-ml", "skip": dask_problem})
     return rows
@@ -205,10 +211,24 @@ def measure(names: list[str], reps: int, quick: bool) -> list[dict[str, Any]]:
 def _short(result: dict[str, Any]) -> str:
     if "error" in result:
         return "error: " + result["error"]
+    if "limit" in result:
+        return f"limit {result['limit']:.2f} s"
     return f"{result['wall']:.2f} s, {result['peak_mb']:.0f} MB"
 
 
-def _rows(workload: Any, runs: dict, limit: float) -> list[dict[str, Any]]:
+def _max_diff(runs: list[dict[str, Any]], reference: dict[str, Any] | None) -> float:
+    """The largest difference of a mean test score from the reference's."""
+    if reference is None:
+        return float("nan")
+    diffs = [
+        abs(a - b)
+        for r in runs
+        for a, b in zip(r["means"], reference["means"], strict=True)
+    ]
+    return max(diffs, default=float("nan"))
+
+
+def _rows(workload: Any, runs: dict, limits: list[float]) -> list[dict[str, Any]]:
     base = runs["sklearn"]
     rows = []
     for impl, results in runs.items():
@@ -227,18 +247,6 @@ def _rows(workload: Any, runs: dict, limit: float) -> list[dict[str, Any]]:
             r["best"] == reference["best"] and r["means"] == reference["means"]
             for r in ok
         )
-        diff = (
-            max(
-                (
-                    abs(a - b)
-                    for r in ok
-                    for a, b in zip(r["means"], reference["means"], strict=True)
-                ),
-                default=float("nan"),
-            )
-            if reference is not None
-            else float("nan")
-        )
         rows.append(
             {
                 "workload": workload.name,
@@ -247,10 +255,14 @@ def _rows(workload: Any, runs: dict, limit: float) -> list[dict[str, Any]]:
                 "wall": wall,
                 "vs_sklearn": statistics.median(ratios) if ratios else float("nan"),
                 "peak_mb": statistics.median(r["peak_mb"] for r in ok),
-                "limit": limit,
-                "vs_limit": wall / limit,
+                "limit": statistics.median(limits),
+                "vs_limit": statistics.median(
+                    r["wall"] / lim
+                    for r, lim in zip(results, limits, strict=True)
+                    if "error" not in r
+                ),
                 "equal": equal,
-                "diff": diff,
+                "diff": _max_diff(ok, reference),
             }
         )
     return rows
