@@ -102,8 +102,9 @@ class SearchRun:
             if (key, split) in known and self.on_result is not None:
                 self.on_result(known[key, split])
         observe = getattr(self.planner, "observe", None)
-        for result in known.values() if observe is not None else ():
-            observe(result)  # stored and earlier rounds' times: longest first
+        if observe is not None:
+            for result in known.values():
+                observe(result)  # stored and earlier rounds' times: longest first
         assert self.planner is not None
         units = self.planner(tasks, self.executor.n_workers)
         try:

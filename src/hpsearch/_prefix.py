@@ -244,7 +244,7 @@ def _evaluate_one(
     started_at = time.time()
     # Extend the cached prefixes to this task's depth; levels past the memory
     # cap, and leaves that cannot be shared, are fitted for this task alone.
-    local = []
+    local: list[_Level] = []
     for depth in range(len(stack), len(chain.leaves)):
         key = keys[depth] if depth < len(keys) else (-1, "")
         try:
