@@ -356,3 +356,41 @@ def test_unexpected_errors_exit_1_and_point_to_debug(study_file, hpsearch):
     assert result.stderr.endswith("Rerun with --debug to see the traceback.\n")
     debug = hpsearch("--debug", "run", "study.toml", "--no-progress")
     assert "Traceback (most recent call last)" in debug.stderr
+
+
+def test_show_prints_estimators_distributions_and_none_like_python(
+    study_file, hpsearch
+):
+    study_file(
+        """
+        [data]
+        source = "sklearn:iris"
+        [[estimator.steps]]
+        name = "scale"
+        class = "sklearn.preprocessing.StandardScaler"
+        [[estimator.steps]]
+        name = "tree"
+        class = "sklearn.tree.DecisionTreeClassifier"
+        params = { random_state = 0 }
+        [search]
+        kind = "random"
+        n_iter = 3
+        random_state = 0
+        [search.space]
+        tree__max_depth = ["None"]
+        tree__min_samples_leaf = { dist = "randint", low = 1, high = 4 }
+        """
+    )
+    run_study(hpsearch)
+    out = hpsearch("show", "study").stdout
+    assert (
+        "  estimator  Pipeline(scale=StandardScaler(), "
+        "tree=DecisionTreeClassifier(random_state=0))\n" in out
+    )
+    assert (
+        "  space      tree__max_depth=[None], "
+        "tree__min_samples_leaf=randint(1, 4)\n" in out
+    )
+    rows = [line for line in out.splitlines() if line.startswith("│")]
+    assert len(rows) == 3
+    assert all(row.split("│")[2].strip() == "None" for row in rows)

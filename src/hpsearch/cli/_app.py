@@ -285,7 +285,8 @@ def _print_outcome(plan: StudyPlan, search: Any, n_top: int, as_json: bool) -> N
     con = out.console()
     shown = out.top(frame, n_top, metric)
     title = f"Top {len(shown)} of {len(frame)} candidates"
-    con.print(out.results_table(shown, title, metric, search.scoring))
+    params = search.cv_results_["params"]
+    con.print(out.results_table(shown, title, metric, search.scoring, params))
     if best is not None:
         label = out.metric_label(metric, search.scoring)
         con.print(f"Best parameters: {out.params_text(best)}")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -67,13 +68,50 @@ def readable(value: Any) -> Any:
         return {"class": value["estimator"], "params": readable(value.get("params"))}
     if len(value) == 1 and set(value) & {"callable", "repr"}:
         return next(iter(value.values()))
+    if set(value) == {"distribution", "args", "kwds"}:  # a scipy.stats distribution
+        args = [repr(a) for a in readable(value["args"])]
+        args += [f"{k}={v!r}" for k, v in readable(value["kwds"]).items()]
+        return Shown(f"{value['distribution']}({', '.join(args)})")
     return {k: readable(v) for k, v in value.items()}
 
 
+class Shown(str):
+    """Text that is shown as it is, without quotes, where values are repr'd."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def estimator_text(value: Mapping[str, Any]) -> str:
+    """A stored estimator as scikit-learn prints it: non-default parameters only."""
+    name = str(value["class"]).rsplit(".", 1)[-1]
+    params = value.get("params") or {}
+    steps = params.get("steps")
+    if isinstance(steps, list) and all(isinstance(s, list) for s in steps):
+        inner = [
+            f"{step}=" + (estimator_text(est) if isinstance(est, dict) else repr(est))
+            for step, est in steps
+        ]
+        return f"{name}({', '.join(inner)})"
+    defaults = _defaults(str(value["class"]))
+    changed = [
+        f"{k}={v!r}" for k, v in params.items() if k in defaults and defaults[k] != v
+    ]
+    return f"{name}({', '.join(changed)})"
+
+
+def _defaults(path: str) -> dict[str, Any]:
+    module, _, attr = path.rpartition(".")
+    try:
+        return dict(getattr(importlib.import_module(module), attr)().get_params(False))
+    except Exception:  # not importable here: show no parameters
+        return {}
+
+
 def short(value: Any) -> str:
-    """One line for a spec part: an estimator as its class path."""
+    """One line for a spec part: an estimator as scikit-learn prints it."""
     if isinstance(value, dict) and set(value) == {"class", "params"}:
-        return str(value["class"])
+        return estimator_text(value)
     if isinstance(value, list) and len(value) == 1:
         value = value[0]
     if isinstance(value, dict):
@@ -133,8 +171,21 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def _param_cell(row: Any, name: str, settings: Any) -> str:
+    """A parameter's value; from the candidate's own setting when given, since
+    the frame holds None as NaN."""
+    if settings is None:
+        return _cell(row[name])
+    setting = settings[row.name]
+    return "" if name not in setting else str(setting[name])
+
+
 def results_table(
-    frame: pd.DataFrame, title: str, metric: str | None = None, scoring: Any = None
+    frame: pd.DataFrame,
+    title: str,
+    metric: str | None = None,
+    scoring: Any = None,
+    params: Sequence[Mapping[str, Any]] | None = None,
 ) -> Table:
     """A table of candidates: rank, parameters, mean ± std per metric, fit time."""
     metrics = metric_names(frame)
@@ -142,8 +193,8 @@ def results_table(
     table = Table(title=title, title_justify="left")
     if metric:
         table.add_column("rank", justify="right")
-    params = param_columns(frame)
-    for name in params:
+    names, settings = param_columns(frame), params
+    for name in names:
         table.add_column(name)
     for m in metrics:
         table.add_column(f"{metric_label(m, scoring)} (mean ± std)", justify="right")
@@ -152,7 +203,7 @@ def results_table(
         table.add_column("status")
     for _, row in frame.iterrows():
         cells = [str(int(row[f"rank_test_{metric}"]))] if metric else []
-        cells += [_cell(row[p]) for p in params]
+        cells += [_param_cell(row, name, settings) for name in names]
         cells += [
             f"{_cell(row[f'mean_test_{m}'])} ± {_cell(row[f'std_test_{m}'])}"
             for m in metrics

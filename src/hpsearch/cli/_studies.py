@@ -198,7 +198,8 @@ def _show_text(loaded: Any, storage: str, shown: pd.DataFrame, show_all: bool) -
         con.print("No candidate has finished every split yet.")
         return
     title = f"All {n} candidates" if show_all else f"Top {len(shown)} of {n} candidates"
-    con.print(out.results_table(shown, title, metric, scoring))
+    params = loaded.cv_results_["params"]
+    con.print(out.results_table(shown, title, metric, scoring, params))
 
 
 @cli.command()
