@@ -1,0 +1,189 @@
+"""Searches killed at random moments (SIGKILL, SIGINT, SIGTERM), then resumed.
+
+A search runs in a subprocess and is interrupted once its fit log reaches a
+randomly chosen length; after a few interruptions it is run to the end. Then:
+no stored result was fitted again, every result fitted twice was one that had
+not been stored when its process was stopped (in flight), and the final
+results equal those of an uninterrupted search.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.model_selection import StratifiedKFold
+
+from hpsearch import GridSearchCV, load_study
+from hpsearch._space import candidate_key
+from hpsearch.storage import SQLStorage
+
+sys.path.insert(0, os.path.dirname(__file__))
+from counting import CountingClassifier, data, digest, read_fits
+
+HERE = Path(__file__).parent
+N_CANDIDATES = 24
+N_SPLITS = 3
+SLEEP = 0.01
+# A unit of work's results are stored together; the planner batches at most
+# this many tasks in one unit, so at most this many per worker are in flight.
+try:
+    from hpsearch._planning import MAX_BATCH as MAX_IN_FLIGHT
+except ImportError:  # planning without batches: one task per unit
+    MAX_IN_FLIGHT = 1
+TIMINGS = ("mean_fit_time", "std_fit_time", "mean_score_time", "std_score_time")
+
+
+def start(url: str, prefix: str, log: Path, n_jobs: int) -> subprocess.Popen:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            str(HERE / "run_search.py"),
+            url,
+            prefix,
+            "crash",
+            str(log),
+            str(N_CANDIDATES),
+            str(SLEEP),
+            str(n_jobs),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def task_names() -> dict[tuple[str, int], tuple[str, str]]:
+    """(candidate key, split) -> (C, split digest), as the fit log names tasks."""
+    X, y = data()
+    splits = list(StratifiedKFold(N_SPLITS).split(X, y))
+    return {
+        (candidate_key({"C": c}), s): (repr(c), digest(X[train]))
+        for c in range(N_CANDIDATES)
+        for s, (train, _) in enumerate(splits)
+    }
+
+
+def stored(url: str, prefix: str) -> set[tuple[str, str]]:
+    storage = SQLStorage(url, table_prefix=prefix)
+    try:
+        if storage.get_study("crash") is None:
+            return set()
+        names = task_names()
+        return {
+            (names[r.candidate_key, r.split]) for r in storage.read("crash").results
+        }
+    finally:
+        storage.close()
+
+
+def crash_and_resume(
+    url: str, prefix: str, tmp_path: Path, signum: int, n_jobs: int = 1, kills: int = 3
+) -> None:
+    rng = random.Random(f"{signum}-{n_jobs}-{url[:8]}")
+    log = tmp_path / "fits.log"
+    total = N_CANDIDATES * N_SPLITS
+    stored_at_kill: list[set[tuple[str, str]]] = []
+    fits_at_kill: list[int] = []
+    for _ in range(kills):
+        n_fits = len(read_fits(log))
+        target = n_fits + rng.randint(1, max(1, (total - n_fits) // 3))
+        process = start(url, prefix, log, n_jobs)
+        deadline = time.monotonic() + 60
+        while len(read_fits(log)) < target and process.poll() is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.002)
+        process.send_signal(signum)
+        sent = time.monotonic()
+        _, err = process.communicate(timeout=60)
+        stopped_after = time.monotonic() - sent
+        assert process.returncode != 0, "the search finished before the signal"
+        fits_at_kill.append(len(read_fits(log)))
+        stored_at_kill.append(stored(url, prefix))
+        if signum != signal.SIGKILL:
+            name = signal.Signals(signum).name
+            assert stopped_after < 5, f"{name} took {stopped_after:.1f}s to stop"
+            assert f"search interrupted ({name})" in err, err
+            assert "To resume, run the same search again with storage=" in err, err
+            assert "study='crash'" in err, err
+            assert "database is locked" not in err
+    process = start(url, prefix, log, n_jobs)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err
+
+    fits = read_fits(log)
+    assert stored(url, prefix) == set(task_names().values())
+    for i, at in enumerate(fits_at_kill):
+        before, after = set(fits[:at]), fits[at:]
+        # No result stored when the process was stopped was fitted again.
+        assert not set(after) & stored_at_kill[i]
+        # Results lost were in flight: at most one unit per worker.
+        lost = before - stored_at_kill[i]
+        assert len(lost) <= MAX_IN_FLIGHT * n_jobs, (i, len(lost))
+    counts = Counter(fits)
+    lost_total = sum(
+        len(set(fits[:at]) - s)
+        for at, s in zip(fits_at_kill, stored_at_kill, strict=True)
+    )
+    assert sum(counts.values()) - total <= lost_total
+    assert max(counts.values()) <= 1 + kills
+
+    storage = SQLStorage(url, table_prefix=prefix)
+    study = load_study(storage, "crash")
+    storage.close()
+    X, y = data()
+    expected = GridSearchCV(
+        CountingClassifier(),
+        {"C": list(range(N_CANDIDATES))},
+        cv=N_SPLITS,
+        progress=False,
+        refit=False,
+    ).fit(X, y)
+    assert study.status == "finished"
+    for key, value in expected.cv_results_.items():
+        if key in TIMINGS:
+            continue
+        if key == "params":
+            assert study.cv_results_[key] == value
+        else:
+            np.testing.assert_array_equal(study.cv_results_[key], value, err_msg=key)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("signum", "kills"),
+    [(signal.SIGKILL, 3), (signal.SIGINT, 2), (signal.SIGTERM, 1)],
+    ids=["SIGKILL", "SIGINT", "SIGTERM"],
+)
+def test_a_sqlite_search_stopped_at_random_moments_resumes_without_loss(
+    tmp_path, signum, kills
+):
+    db = str(tmp_path / "runs.db")
+    crash_and_resume(db, "hpsearch_", tmp_path, signum, kills=kills)
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_parallel_workers_promptly_and_resumes(tmp_path):
+    db = str(tmp_path / "runs.db")
+    crash_and_resume(db, "hpsearch_", tmp_path, signal.SIGINT, n_jobs=2, kills=1)
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("signum", "kills"),
+    [(signal.SIGKILL, 2), (signal.SIGINT, 1)],
+    ids=["SIGKILL", "SIGINT"],
+)
+def test_a_postgres_search_stopped_at_random_moments_resumes_without_loss(
+    postgres_url, postgres_prefix, tmp_path, signum, kills
+):
+    crash_and_resume(postgres_url, postgres_prefix, tmp_path, signum, kills=kills)
