@@ -151,6 +151,38 @@ def test_pipeline_prefix_units_run_on_dask_and_equal_scikit_learn(client):
     _same(search.cv_results_, sk.cv_results_)
 
 
+@pytest.mark.slow
+def test_command_line_runs_a_study_on_the_cluster_through_its_address(
+    cluster, tmp_path
+):
+    from hpsearch.storage import load_study
+
+    study_file = Path(__file__).parents[1] / "examples" / "tree_random.toml"
+    storage = f"sqlite:///{tmp_path / 'cli.db'}"
+    hpsearch_cli = str(Path(sys.executable).with_name("hpsearch"))
+    before = _executed(cluster)
+    run = subprocess.run(
+        [hpsearch_cli, "run", str(study_file), "--storage", storage,
+         "--backend", cluster.scheduler_address],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    [study] = [load_study(storage, "tree_random")]
+    assert study.progress.done == study.progress.total > 0
+    assert study.status == "finished"
+    assert _executed(cluster) > before  # the fits ran on the workers
+
+
+def _executed(cluster):
+    """Tasks the cluster's workers have run so far."""
+
+    def count(dask_worker):
+        return dask_worker.state.executed_count
+
+    with distributed.Client(cluster, set_as_default=False) as client:
+        return sum(client.run(count).values())
+
+
 def test_failing_candidates_on_workers_are_recorded_as_failed_like_locally(client):
     grid = {"C": [1.0, -1.0, 10.0]}
     searches = []
