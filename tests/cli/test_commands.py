@@ -394,3 +394,16 @@ def test_show_prints_estimators_distributions_and_none_like_python(
     rows = [line for line in out.splitlines() if line.startswith("│")]
     assert len(rows) == 3
     assert all(row.split("│")[2].strip() == "None" for row in rows)
+
+
+def test_storage_passwords_are_not_printed(study_file, hpsearch):
+    study_file(STUDY)
+    url = "postgresql://me:secret@db.example.org/studies"
+    result = hpsearch("run", "study.toml", "--dry-run", "--storage", url)
+    assert result.exit_code == 0
+    assert "study in postgresql://me:***@db.example.org/studies" in result.stdout
+    assert "secret" not in result.output
+    as_json = hpsearch("run", "study.toml", "--dry-run", "--json", "--storage", url)
+    assert json.loads(as_json.stdout)["storage"] == (
+        "postgresql://me:***@db.example.org/studies"
+    )

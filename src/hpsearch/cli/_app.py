@@ -164,8 +164,9 @@ def run(
         _print_plan(plan, as_json)
         return
     info = out.console(stderr=as_json)
+    where = out.storage_text(plan.storage)
     info.print(
-        f"Study [bold]{plan.name}[/] in {plan.storage}: {plan.n_candidates} candidates"
+        f"Study [bold]{plan.name}[/] in {where}: {plan.n_candidates} candidates"
         f" x {plan.n_splits} folds = {plan.n_fits} fits"
     )
     done = _stored_fits(plan)
@@ -182,7 +183,7 @@ def run(
         raise ReportedError(
             f"{exc}\nFrom the command line: hpsearch run {shlex.quote(str(plan.path))} "
             f"--study {shlex.quote(plan.name + '-2')}, or hpsearch delete "
-            f"{shlex.quote(plan.name)} --storage {shlex.quote(plan.storage)} first."
+            f"{shlex.quote(plan.name)} --storage {shlex.quote(where)} first."
         ) from None
     _print_outcome(plan, search, n_top, as_json)
 
@@ -201,7 +202,7 @@ def _resume_command(plan: StudyPlan, overrides: Overrides) -> str:
         "run",
         str(plan.path),
         "--storage",
-        plan.storage,
+        out.storage_text(plan.storage),
         "--study",
         plan.name,
     ]
@@ -216,8 +217,9 @@ def _resume_command(plan: StudyPlan, overrides: Overrides) -> str:
 
 
 def _report_interrupt(plan: StudyPlan, overrides: Overrides) -> None:
+    where = out.storage_text(plan.storage)
     click.echo(
-        f"\nInterrupted. Finished fits are kept in {plan.storage} (study "
+        f"\nInterrupted. Finished fits are kept in {where} (study "
         f"{plan.name!r}). Resume with:\n  {_resume_command(plan, overrides)}",
         err=True,
     )
@@ -227,7 +229,7 @@ def _print_plan(plan: StudyPlan, as_json: bool) -> None:
     search = plan.search
     summary: dict[str, Any] = {
         "study": plan.name,
-        "storage": plan.storage,
+        "storage": out.storage_text(plan.storage),
         "file": str(plan.path),
         "kind": plan.kind,
         "estimator": repr(search.estimator),
@@ -247,7 +249,7 @@ def _print_plan(plan: StudyPlan, as_json: bool) -> None:
         return
     con = out.console()
     con.print(f"{plan.path} is valid. Nothing was fitted or written (--dry-run).")
-    con.print(f"  study      {plan.name} in {plan.storage}")
+    con.print(f"  study      {plan.name} in {out.storage_text(plan.storage)}")
     con.print(f"  estimator  {summary['estimator']}")
     con.print(
         f"  data       {plan.data.source}: {summary['data']['n_samples']} samples,"
@@ -273,7 +275,7 @@ def _print_outcome(plan: StudyPlan, search: Any, n_top: int, as_json: bool) -> N
         out.print_json(
             {
                 "study": plan.name,
-                "storage": plan.storage,
+                "storage": out.storage_text(plan.storage),
                 "best_params": best,
                 "best_score": score,
                 "n_candidates": plan.n_candidates,
@@ -292,13 +294,12 @@ def _print_outcome(plan: StudyPlan, search: Any, n_top: int, as_json: bool) -> N
         con.print(f"Best parameters: {out.params_text(best)}")
         if score is not None:
             con.print(f"Best mean test {label}: {score:.4f}")
+    where = out.storage_text(plan.storage)
     storage_arg = (
-        ""
-        if plan.storage == DEFAULT_STORAGE
-        else f" --storage {shlex.quote(plan.storage)}"
+        "" if plan.storage == DEFAULT_STORAGE else f" --storage {shlex.quote(where)}"
     )
     con.print(
-        f"Results are kept in {plan.storage}, study {plan.name!r}. See them with:\n"
+        f"Results are kept in {where}, study {plan.name!r}. See them with:\n"
         f"  hpsearch show {shlex.quote(plan.name)}{storage_arg}"
     )
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import sqlalchemy as sa
 from rich.console import Console
 from rich.table import Table
 
@@ -21,6 +22,16 @@ def console(stderr: bool = False) -> Console:
     file = sys.stderr if stderr else sys.stdout
     width = None if file.isatty() else 160
     return Console(file=file, width=width, highlight=False, soft_wrap=False)
+
+
+def storage_text(url: str) -> str:
+    """A storage URL to print: any password masked as ***."""
+    if "://" not in url:
+        return url
+    try:
+        return sa.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return url
 
 
 def jsonable(value: Any) -> Any:

@@ -67,8 +67,9 @@ def _load(storage: str, name: str) -> Any:
         return study
     missing = missing_sqlite_file(storage)
     if missing is not None:
+        where = out.storage_text(storage)
         raise StudyNotFoundError(
-            f"study must name a study stored in {storage}; got {name!r}, but "
+            f"study must name a study stored in {where}; got {name!r}, but "
             f"{missing} does not exist, so it holds no study yet. Run one first: "
             "hpsearch run STUDY.toml, or give --storage."
         )
@@ -92,9 +93,10 @@ def studies(storage: str, as_json: bool) -> None:
         return
     con = out.console()
     if not summaries:
-        con.print(f"No studies in {storage} yet. Run one: hpsearch run STUDY.toml")
+        where = out.storage_text(storage)
+        con.print(f"No studies in {where} yet. Run one: hpsearch run STUDY.toml")
         return
-    table = Table(title=f"Studies in {storage}", title_justify="left")
+    table = Table(title=f"Studies in {out.storage_text(storage)}", title_justify="left")
     for column in ("study", "status", "fits done", "failed", "best score"):
         table.add_column(
             column, justify="left" if column in ("study", "status") else "right"
@@ -146,7 +148,7 @@ def _show_json(loaded: Any, storage: str, shown: pd.DataFrame) -> None:
     out.print_json(
         {
             "study": loaded.name,
-            "storage": storage,
+            "storage": out.storage_text(storage),
             "status": loaded.status,
             "progress": dataclasses.asdict(loaded.progress),
             "created_at": loaded.created_at,
@@ -169,8 +171,9 @@ def _show_text(loaded: Any, storage: str, shown: pd.DataFrame, show_all: bool) -
     )
     scoring = spec.get("scoring")
     label = out.metric_label(metric, scoring)
+    where = out.storage_text(storage)
     con.print(
-        f"Study [bold]{loaded.name}[/] in {storage}: {loaded.status}, "
+        f"Study [bold]{loaded.name}[/] in {where}: {loaded.status}, "
         f"{p.done}/{p.total} fits done, {p.failed} failed"
     )
     created, updated = _when(loaded.created_at), _when(loaded.updated_at)
@@ -287,9 +290,10 @@ def delete(study: str, storage: str, yes: bool) -> None:
     loaded = _load(storage, study)  # an unknown name fails before the question
     if not yes:
         p = loaded.progress
+        where = out.storage_text(storage)
         click.confirm(
-            f"Delete study {study!r} ({p.done}/{p.total} fits) from {storage}?",
+            f"Delete study {study!r} ({p.done}/{p.total} fits) from {where}?",
             abort=True,
         )
     delete_study(storage, study)
-    click.echo(f"Deleted study {study!r} from {storage}.")
+    click.echo(f"Deleted study {study!r} from {out.storage_text(storage)}.")
