@@ -37,16 +37,6 @@ if TESTS not in sys.path:
     sys.path.insert(0, TESTS)
 from dask_estimators import SlowClassifier  # noqa: E402
 
-# At teardown distributed may warn about connections and processes it is
-# closing; that is Dask's business, not the search's, so only those warnings are
-# let through, and only in the tests that start clusters.
-teardown_warnings = [
-    pytest.mark.filterwarnings("ignore::ResourceWarning"),
-    pytest.mark.filterwarnings(
-        "ignore:.*(?:unclosed|Port|Creating scratch|clean up).*:UserWarning"
-    ),
-]
-
 X, y = load_iris(return_X_y=True)
 GRID = {"C": [0.01, 0.1, 1.0, 10.0]}
 
@@ -363,7 +353,6 @@ def _free_port() -> int:
 
 
 @pytest.mark.slow
-@pytest.mark.filterwarnings("ignore::ResourceWarning")
 def test_worker_killed_mid_search_reruns_its_units_and_completes():
     grid = {"C": [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0]}  # 24 fits of 0.25 s
     local = GridSearchCV(SlowClassifier(), grid, cv=3, progress=False).fit(X, y)
@@ -399,7 +388,6 @@ def test_worker_killed_mid_search_reruns_its_units_and_completes():
 
 
 @pytest.mark.slow
-@pytest.mark.filterwarnings("ignore::ResourceWarning")
 def test_data_lost_with_the_only_worker_is_sent_again_and_the_units_rerun():
     with (
         distributed.LocalCluster(**{**LOCAL_CLUSTER, "n_workers": 1}) as cluster,
@@ -415,7 +403,6 @@ def test_data_lost_with_the_only_worker_is_sent_again_and_the_units_rerun():
 
 
 @pytest.mark.slow
-@pytest.mark.filterwarnings("ignore::ResourceWarning")
 def test_a_unit_that_keeps_killing_workers_is_a_cluster_error_naming_it():
     with (
         dask.config.set({"distributed.scheduler.allowed-failures": 0}),
@@ -507,7 +494,6 @@ def dask_processes():
 
 
 @pytest.mark.slow
-@pytest.mark.filterwarnings("ignore::ResourceWarning")
 def test_search_through_the_address_of_scheduler_and_worker_processes(
     dask_processes,
 ):
@@ -532,7 +518,6 @@ def _scheduler_clients(client):
 
 
 @pytest.mark.slow
-@pytest.mark.filterwarnings("ignore::ResourceWarning")
 def test_losing_the_scheduler_mid_search_is_a_cluster_error_and_a_rerun_resumes(
     dask_processes, tmp_path
 ):
