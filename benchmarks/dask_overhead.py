@@ -29,7 +29,8 @@ from sklearn.ensemble import RandomForestClassifier
 from hpsearch import GridSearchCV
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-# Worker processes import SlowClassifier by name: LocalCluster's inherit sys.path.
+# Worker processes (loky's and LocalCluster's inherit sys.path) import the
+# sleeping estimator by name.
 from dask_estimators import SlowClassifier
 
 
