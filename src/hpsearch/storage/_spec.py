@@ -241,7 +241,7 @@ def hash_splits(splits: Sequence[Any]) -> str:
         for part in (train, test):
             array = np.ascontiguousarray(np.asarray(part, dtype=np.int64))
             digest.update(len(array).to_bytes(8, "little"))
-            digest.update(memoryview(array).cast("B"))
+            digest.update(_bytes(array))
     return digest.hexdigest()
 
 
@@ -277,7 +277,12 @@ def _feed(digest: Any, value: Any) -> None:
     elif isinstance(value, Mapping):
         digest.update(json.dumps(describe(value), sort_keys=True).encode())
     else:
-        _feed_array(digest, np.asarray(value))
+        try:
+            array = np.asarray(value)
+        except ValueError:  # ragged lists: an object array of them
+            array = np.empty(len(value), dtype=object)
+            array[:] = list(value)
+        _feed_array(digest, array)
 
 
 def _feed_array(digest: Any, array: np.ndarray) -> None:
@@ -291,10 +296,15 @@ def _feed_array(digest: Any, array: np.ndarray) -> None:
         except TypeError:  # unhashable elements (lists, dicts)
             digest.update(joblib.hash(array).encode())
         else:
-            digest.update(memoryview(np.ascontiguousarray(values)).cast("B"))
+            digest.update(_bytes(values))
         return
     digest.update(f"{array.dtype.str}{array.shape}".encode())
-    digest.update(memoryview(np.ascontiguousarray(array)).cast("B"))
+    digest.update(_bytes(array))
+
+
+def _bytes(array: np.ndarray) -> memoryview:
+    """The array's bytes, without a copy when it is contiguous."""
+    return np.ascontiguousarray(array).reshape(-1).view(np.uint8).data
 
 
 def versions(estimator: Any) -> dict[str, str]:

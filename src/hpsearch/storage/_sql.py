@@ -256,7 +256,8 @@ class SQLStorage:
     def schema_version(self) -> int:
         """The schema version of the database."""
         table = self._t["schema_version"]
-        return int(self._transaction(lambda c: c.execute(sa.select(table)).scalar()))
+        found = self._transaction(lambda c: c.execute(sa.select(table)).scalar())
+        return int(found or 0)
 
     # -- transactions -------------------------------------------------------
 
@@ -312,10 +313,11 @@ class SQLStorage:
     def _insert_ignore(self, table: sa.Table, keys: list[str]) -> Any:
         found = self._inserts.get(table.name)
         if found is None:
-            if self.dialect == "sqlite":
-                from sqlalchemy.dialects.sqlite import insert
-            else:
-                from sqlalchemy.dialects.postgresql import insert
+            from sqlalchemy.dialects import postgresql, sqlite
+
+            insert: Any = (
+                sqlite.insert if self.dialect == "sqlite" else postgresql.insert
+            )
             found = insert(table).on_conflict_do_nothing(index_elements=keys)
             self._inserts[table.name] = found
         return found
@@ -482,7 +484,7 @@ class SQLStorage:
                 study=study,
                 candidates={c.key: c.params for c in candidates},
                 plan=tuple(json.loads(plan or "[]")),
-                results=tuple(row_result(r._mapping) for r in results),
+                results=tuple(row_result(dict(r._mapping)) for r in results),
                 runs=tuple(
                     RunRecord(
                         r.run_id, r.state, r.host, r.pid, r.started_at, r.ended_at

@@ -588,8 +588,8 @@ class StudyRecorder:
             self._tell_how_to_resume(self.interrupted_by or "SIGINT")
             raise
         finally:
-            for signum, previous in installed.items():
-                signal.signal(signum, previous)
+            for number, previous in installed.items():
+                signal.signal(number, previous)
 
     def _on_signal(self, signum: int, frame: Any) -> None:
         name = signal.Signals(signum).name
