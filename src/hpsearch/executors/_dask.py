@@ -143,7 +143,11 @@ class DaskExecutor:
     def map_unordered(
         self, fn: Callable[[S, T], R], items: Iterable[T], shared: S
     ) -> Iterator[R]:
-        """Yield ``fn(shared, item)`` for each item as the workers finish them."""
+        """Yield ``fn(shared, item)`` for each item as the workers finish them.
+
+        ``shared`` is taken as immutable: passed again (the next round of a
+        search), the same object is not sent again.
+        """
         from distributed import as_completed
 
         self._closed = False
