@@ -44,27 +44,20 @@ def missing_sqlite_file(storage: str) -> Path | None:
 
 def find_study(storage: str, name: str) -> Any:
     """The stored study ``name``, or None; never creates a SQLite file."""
-    from hpsearch.storage import load_study, open_storage
+    from hpsearch.storage import load_study
 
     if missing_sqlite_file(storage) is not None:
         return None
-    opened = open_storage(storage)
     try:
-        # Checked before reading, so that a missing name costs one query.
-        if name not in {record.name for record in opened.list_studies()}:
-            return None
-        return load_study(opened, name)
-    finally:
-        getattr(opened, "close", lambda: None)()
+        return load_study(storage, name)
+    except StudyNotFoundError:
+        return None
 
 
 def _load(storage: str, name: str) -> Any:
-    from hpsearch.storage import open_storage
-    from hpsearch.storage._study import not_found
+    """The stored study; StudyNotFoundError lists the studies there are."""
+    from hpsearch.storage import load_study
 
-    study = find_study(storage, name)
-    if study is not None:
-        return study
     missing = missing_sqlite_file(storage)
     if missing is not None:
         where = out.storage_text(storage)
@@ -73,11 +66,7 @@ def _load(storage: str, name: str) -> Any:
             f"{missing} does not exist, so it holds no study yet. Run one first: "
             "hpsearch run STUDY.toml, or give --storage."
         )
-    opened = open_storage(storage)
-    try:
-        raise not_found(opened, name)  # the storage's message lists its studies
-    finally:
-        getattr(opened, "close", lambda: None)()
+    return load_study(storage, name)
 
 
 @cli.command()
