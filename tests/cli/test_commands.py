@@ -407,3 +407,28 @@ def test_storage_passwords_are_not_printed(study_file, hpsearch):
     assert json.loads(as_json.stdout)["storage"] == (
         "postgresql://me:***@db.example.org/studies"
     )
+
+
+def test_show_a_study_written_by_the_python_api(hpsearch, workdir):
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_iris(return_X_y=True)
+    pipe = Pipeline([("scale", StandardScaler()), ("clf", SVC())])
+    space = [
+        {"clf": [SVC(C=2), KNeighborsClassifier()]},
+        {"scale": ["passthrough"], "clf": [SVC()]},
+    ]
+    GridSearchCV(pipe, space, storage="api.db", study="api", progress=False).fit(X, y)
+    result = hpsearch("show", "api", "--storage", "api.db")
+    assert result.exit_code == 0, result.output
+    assert (
+        "  space      clf=[SVC(C=2), KNeighborsClassifier()] | clf=[SVC()], "
+        "scale=['passthrough']\n" in result.stdout
+    )
+    assert "│ SVC(C=2) " in result.stdout
+    exported = hpsearch("export", "api", "--storage", "api.db", "-o", "api.parquet")
+    assert exported.exit_code == 0
+    frame = pd.read_parquet(workdir / "api.parquet")
+    assert list(frame["clf"]) == ["SVC(C=2)", "KNeighborsClassifier()", "SVC()"]

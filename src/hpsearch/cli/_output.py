@@ -120,16 +120,24 @@ def _defaults(path: str) -> dict[str, Any]:
 
 
 def short(value: Any) -> str:
-    """One line for a spec part: an estimator as scikit-learn prints it."""
+    """One line for a spec part: a space as ``C=[1, 10], gamma=loguniform(...)``,
+    several spaces separated by ``|``, estimators as scikit-learn prints them."""
+    spaces = isinstance(value, list) and all(isinstance(v, dict) for v in value)
+    if spaces and value and not any(set(v) == {"class", "params"} for v in value):
+        return " | ".join(short(v) for v in value)
+    if isinstance(value, dict) and set(value) != {"class", "params"}:
+        return ", ".join(f"{k}={_brief(v)}" for k, v in value.items())
+    return value if isinstance(value, str) else _brief(value)
+
+
+def _brief(value: Any) -> str:
     if isinstance(value, dict) and set(value) == {"class", "params"}:
         return estimator_text(value)
-    if isinstance(value, list) and len(value) == 1:
-        value = value[0]
+    if isinstance(value, list):
+        return "[" + ", ".join(_brief(v) for v in value) + "]"
     if isinstance(value, dict):
-        return ", ".join(
-            f"{k}={short(v) if isinstance(v, dict) else v!r}" for k, v in value.items()
-        )
-    return str(value)
+        return "{" + ", ".join(f"{k!r}: {_brief(v)}" for k, v in value.items()) + "}"
+    return repr(value)
 
 
 def metric_label(metric: str | None, scoring: Any) -> str:
