@@ -17,8 +17,9 @@ from sklearn.preprocessing import StandardScaler
 from hpsearch import GridSearchCV
 
 X, Y = load_digits(return_X_y=True)
-model = make_pipeline(StandardScaler(), MLPClassifier(hidden_layer_sizes=(32,),
-                                                       random_state=0))
+model = make_pipeline(
+    StandardScaler(), MLPClassifier(hidden_layer_sizes=(32,), random_state=0)
+)
 warnings.simplefilter("ignore", ConvergenceWarning)  # few epochs on purpose
 
 grid = GridSearchCV(
@@ -32,5 +33,6 @@ for mean, std, params in zip(
     grid_result.cv_results_["mean_test_score"],
     grid_result.cv_results_["std_test_score"],
     grid_result.cv_results_["params"],
+    strict=True,
 ):
     print(f"{mean:.4f} ({std:.4f}) with: {params}")
