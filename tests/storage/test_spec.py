@@ -43,7 +43,8 @@ def test_fingerprints_differ_for_any_change_of_value_dtype_shape_or_names():
 def test_changing_one_value_changes_the_fingerprint(values, index):
     array = np.array(values)
     changed = array.copy()
-    changed[index % len(values)] = np.nextafter(changed[index % len(values)], np.inf)
+    i = index % len(values)
+    changed[i] = np.nextafter(changed[i], -np.inf if changed[i] > 0 else np.inf)
     assert fingerprint(array) != fingerprint(changed)
 
 

@@ -197,7 +197,11 @@ class SQLStorage:
                         f"storage's folder must exist; got {str(folder)!r}, which "
                         f"does not (storage {self.url}). Create it first."
                     )
-                engine = sa.create_engine(url, connect_args={"timeout": 60})
+                # Connections move between threads (the recorder commits in
+                # a background thread); the pool hands each to one at a time.
+                engine = sa.create_engine(
+                    url, connect_args={"timeout": 60, "check_same_thread": False}
+                )
             else:
                 engine = sa.create_engine(url, poolclass=sa.pool.StaticPool)
             sa.event.listen(engine, "connect", _sqlite_connect)

@@ -24,6 +24,7 @@ import time
 import uuid
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -466,6 +467,9 @@ class StudyRecorder:
         )
         self._deferring = False
         self._pending: str | None = None
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="hpsearch-storage")
+        self._committing: Future[None] | None = None
+        self._committing_keys: list[TaskKey] = []
         self.interrupted_by: str | None = None
         storage.set_run(name, self._run)
 
@@ -516,15 +520,34 @@ class StudyRecorder:
         return self._known
 
     def record(self, results: Sequence[FoldResult]) -> None:
-        """Commit the results; a signal that arrives meanwhile waits for it."""
+        """Commit the results while the next unit runs.
+
+        The commit runs in a background thread, one batch at a time: this
+        waits until the previous batch is committed, then hands this one
+        over, so its commit overlaps the next unit's work instead of adding
+        to it. ``close`` and an interruption wait for the last commit; a
+        process killed outright loses the units in flight and at most the one
+        batch being committed. A signal that arrives meanwhile waits too.
+        """
         self._deferring = True
         try:
-            self.storage.add_results(self.name, results)
-            self._done.update((r.candidate_key, r.split) for r in results)
+            self._wait_for_commit()
+            batch = list(results)
+            self._committing = self._writer.submit(
+                self.storage.add_results, self.name, batch
+            )
+            self._committing_keys = [(r.candidate_key, r.split) for r in batch]
         finally:
             self._deferring = False
         if self._pending is not None:
             self._raise_interrupt(self._pending)
+
+    def _wait_for_commit(self) -> None:
+        """Wait for the batch being committed; raise what its commit raised."""
+        if self._committing is not None:
+            committing, self._committing = self._committing, None
+            committing.result()
+            self._done.update(self._committing_keys)
 
     def start_round(self, batch: Sequence[Candidate], n_splits: int) -> None:
         """Store the round's candidates and extend the study's plan with them."""
@@ -540,7 +563,14 @@ class StudyRecorder:
         self._rounds += 1
 
     def close(self) -> None:
-        """Mark the run finished (or interrupted); release the storage."""
+        """Wait for the last commit; mark the run finished (or interrupted)."""
+        try:
+            self._wait_for_commit()
+        finally:
+            self._writer.shutdown()
+            self._finish_run()
+
+    def _finish_run(self) -> None:
         missing = [
             (k, s)
             for k in self._planned
@@ -585,6 +615,8 @@ class StudyRecorder:
         try:
             yield
         except KeyboardInterrupt:
+            with contextlib.suppress(Exception):  # it is said again by close()
+                self._wait_for_commit()
             self._tell_how_to_resume(self.interrupted_by or "SIGINT")
             raise
         finally:
