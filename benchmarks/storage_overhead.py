@@ -6,7 +6,7 @@ unit of work, overlapping the next unit's work). The three runs alternate,
 several times; the table gives the median wall time of each, its ratio to the
 in-memory run, and the same for the process's CPU time.
 
-Run: .venv/bin/python benchmarks/storage_overhead.py [--reps 5] [--candidates 200]
+Run: .venv/bin/python benchmarks/storage_overhead.py [--reps 7] [--candidates 800]
 PostgreSQL is used when HPSEARCH_TEST_POSTGRES_URL (or --postgres URL) is set.
 """
 
@@ -48,8 +48,8 @@ def search(storage: object, n_candidates: int, n_jobs: int) -> GridSearchCV:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reps", type=int, default=5)
-    parser.add_argument("--candidates", type=int, default=200)
+    parser.add_argument("--reps", type=int, default=7)
+    parser.add_argument("--candidates", type=int, default=800)
     parser.add_argument("--n-jobs", type=int, default=1)
     parser.add_argument(
         "--postgres", default=os.environ.get("HPSEARCH_TEST_POSTGRES_URL")
