@@ -8,6 +8,8 @@ or a storage object) into a storage. A search records into its study through
 :func:`delete_study` read and manage studies.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from hpsearch.storage._base import (
     RunRecord,
     Storage,
@@ -17,7 +19,6 @@ from hpsearch.storage._base import (
 )
 from hpsearch.storage._memory import MemoryStorage
 from hpsearch.storage._spec import StudySpec
-from hpsearch.storage._sql import SCHEMA_VERSION, SQLStorage
 from hpsearch.storage._study import (
     Progress,
     Study,
@@ -29,6 +30,19 @@ from hpsearch.storage._study import (
     open_recorder,
     open_storage,
 )
+
+if TYPE_CHECKING:
+    from hpsearch.storage._sql import SCHEMA_VERSION, SQLStorage
+
+
+def __getattr__(name: str) -> Any:
+    # SQLAlchemy loads only when a SQL storage is used (it takes ~0.15 s).
+    if name in ("SCHEMA_VERSION", "SQLStorage"):
+        from hpsearch.storage import _sql
+
+        return getattr(_sql, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "SCHEMA_VERSION",
