@@ -88,9 +88,22 @@ class StudySpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> StudySpec:
-        """A spec from :meth:`to_dict`'s output (unknown keys are ignored)."""
+        """A spec from :meth:`to_dict`'s output.
+
+        Unknown keys are ignored and missing ones left empty, so that a spec
+        written by another version still reads.
+        """
         names = cls.__dataclass_fields__
-        return cls(**{k: v for k, v in data.items() if k in names})
+        empty: dict[str, Any] = {
+            "search": "",
+            "estimator": None,
+            "parameters": [],
+            "space": [],
+            "cv": {"n_splits": 0, "splits": ""},
+            "scoring": None,
+            "data": {},
+        }
+        return cls(**{**empty, **{k: v for k, v in data.items() if k in names}})
 
     def identity(self) -> dict[str, Any]:
         """The parts that must match for stored results to be reused."""
