@@ -18,16 +18,15 @@ from hpsearch.storage._base import (
     StudyRecord,
 )
 from hpsearch.storage._memory import MemoryStorage
+from hpsearch.storage._recorder import StudyRecorder, open_recorder
 from hpsearch.storage._spec import StudySpec
 from hpsearch.storage._study import (
     Progress,
     Study,
-    StudyRecorder,
     StudySummary,
     delete_study,
     list_studies,
     load_study,
-    open_recorder,
     open_storage,
 )
 

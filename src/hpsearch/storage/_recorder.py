@@ -1,0 +1,301 @@
+"""Recording a search into its study, and resuming it.
+
+A search with a storage opens its study through :func:`open_recorder`: the
+study is created, or found and checked against the search (a mismatch raises
+:class:`~hpsearch.StudyMismatchError` before anything is fitted), and the
+results stored before are handed to the search loop, which runs only the rest.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import signal
+import socket
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+
+from hpsearch._errors import StudyMismatchError
+from hpsearch._records import Candidate, FoldResult
+from hpsearch.storage._base import RunRecord, Storage, StoredCandidate, StudyRecord
+from hpsearch.storage._codec import check_storable, dumps, encode_value
+from hpsearch.storage._spec import StudySpec, build_spec, differences
+from hpsearch.storage._study import open_storage
+
+TaskKey = tuple[str, int]
+
+
+def open_recorder(
+    search: Any, X: Any, y: Any, params: Mapping[str, Any], splits: Sequence[Any]
+) -> StudyRecorder:
+    """Open (create or resume) the study of ``search`` in ``search.storage``.
+
+    Raises NotStorableError when a value of the space cannot be stored, and
+    StudyMismatchError when the stored study describes another search; both
+    before anything is fitted.
+    """
+    _check_space_storable(search)
+    storage = open_storage(search.storage)
+    try:
+        return StudyRecorder.open(search, storage, X, y, params, splits)
+    except BaseException:
+        if storage is not search.storage:
+            getattr(storage, "close", lambda: None)()
+        raise
+
+
+def _check_space_storable(search: Any) -> None:
+    space = getattr(search, "param_grid", None)
+    if space is None:
+        space = search.param_distributions
+    for grid in [space] if isinstance(space, Mapping) else space:
+        for name, values in grid.items():
+            if hasattr(values, "rvs"):
+                continue
+            for value in values:
+                check_storable(name, value)
+
+
+def default_study_name(search: Any, spec: StudySpec) -> str:
+    """``<Estimator>-<hash>``: the same for reruns of the same search."""
+    return f"{type(search.estimator).__name__}-{spec.fingerprint()[:10]}"
+
+
+class StudyRecorder:
+    """The recorder of one search on one study (see ``hpsearch._loop``)."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        name: str,
+        spec: StudySpec,
+        known: dict[TaskKey, FoldResult],
+        owns_storage: bool,
+    ) -> None:
+        self.storage = storage
+        self.name = name
+        self.spec = spec
+        self.random_state = spec.random_state
+        self._known = known
+        self._owns_storage = owns_storage
+        self._n_splits = int(spec.cv["n_splits"])
+        self._planned: set[str] = set()
+        self._rounds = 0
+        self._done = set(known)
+        self._run = RunRecord(
+            run_id=uuid.uuid4().hex,
+            state="running",
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            started_at=time.time(),
+        )
+        self._deferring = False
+        self._pending: str | None = None
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="hpsearch-storage")
+        self._committing: Future[None] | None = None
+        self._committing_keys: list[TaskKey] = []
+        self.interrupted_by: str | None = None
+        storage.set_run(name, self._run)
+
+    @classmethod
+    def open(
+        cls,
+        search: Any,
+        storage: Storage,
+        X: Any,
+        y: Any,
+        params: Mapping[str, Any],
+        splits: Sequence[Any],
+    ) -> StudyRecorder:
+        """Create the search's study or check the stored one against it."""
+        user_seed = getattr(search, "random_state", None)
+        if "param_distributions" in search.get_params(deep=False):
+            seed = _seed(user_seed)
+        else:
+            seed = None
+        spec = build_spec(search, X, y, params, splits, seed)
+        name = search.study or default_study_name(search, spec)
+        record = storage.get_study(name)
+        if record is None:
+            record = storage.create_study(
+                StudyRecord(name, spec.to_dict(), time.time())
+            )
+        stored = StudySpec.from_dict(record.spec)
+        problems = differences(stored, spec)
+        if problems:
+            raise StudyMismatchError(_mismatch_message(storage, name, problems))
+        if user_seed is None and stored.random_state is not None:
+            # random_state=None: the seed drawn when the study was created, so
+            # that a rerun proposes the same candidates and resumes them.
+            spec = StudySpec.from_dict(
+                {**spec.to_dict(), "random_state": stored.random_state}
+            )
+        data = storage.read(name)
+        n_splits = len(splits)
+        known = {
+            (r.candidate_key, r.split): r for r in data.results if r.split < n_splits
+        }
+        return cls(storage, name, spec, known, storage is not search.storage)
+
+    # -- the Recorder protocol --------------------------------------------
+
+    def known(self) -> Mapping[TaskKey, FoldResult]:
+        """The results stored before this search started."""
+        return self._known
+
+    def record(self, results: Sequence[FoldResult]) -> None:
+        """Commit the results while the next unit runs.
+
+        The commit runs in a background thread, one batch at a time: this
+        waits until the previous batch is committed, then hands this one
+        over, so its commit overlaps the next unit's work instead of adding
+        to it. ``close`` and an interruption wait for the last commit; a
+        process killed outright loses the units in flight and at most the one
+        batch being committed. A signal that arrives meanwhile waits too.
+        """
+        self._deferring = True
+        try:
+            self._wait_for_commit()
+            batch = list(results)
+            self._committing = self._writer.submit(
+                self.storage.add_results, self.name, batch
+            )
+            self._committing_keys = [(r.candidate_key, r.split) for r in batch]
+        finally:
+            self._deferring = False
+        if self._pending is not None:
+            self._raise_interrupt(self._pending)
+
+    def _wait_for_commit(self) -> None:
+        """Wait for the batch being committed; raise what its commit raised."""
+        if self._committing is not None:
+            committing, self._committing = self._committing, None
+            committing.result()
+            self._done.update(self._committing_keys)
+
+    def start_round(self, batch: Sequence[Candidate], n_splits: int) -> None:
+        """Store the round's candidates and extend the study's plan with them."""
+        unique = {c.key: c for c in batch}
+        stored = [
+            StoredCandidate(c.key, dumps(encode_value(dict(c.params))))
+            for c in unique.values()
+        ]
+        self.storage.add_trials(
+            self.name, stored, [c.key for c in batch], extend=self._rounds > 0
+        )
+        self._planned.update(unique)
+        self._rounds += 1
+
+    def close(self) -> None:
+        """Wait for the last commit; mark the run finished (or interrupted)."""
+        try:
+            self._wait_for_commit()
+        finally:
+            self._writer.shutdown()
+            self._finish_run()
+
+    def _finish_run(self) -> None:
+        missing = [
+            (k, s)
+            for k in self._planned
+            for s in range(self._n_splits)
+            if (k, s) not in self._done
+        ]
+        state = "interrupted" if missing or not self._planned else "finished"
+        try:
+            self.storage.set_run(
+                self.name,
+                RunRecord(
+                    self._run.run_id,
+                    state,  # type: ignore[arg-type]
+                    self._run.host,
+                    self._run.pid,
+                    self._run.started_at,
+                    time.time(),
+                ),
+            )
+        finally:
+            if self._owns_storage:
+                getattr(self.storage, "close", lambda: None)()
+
+    # -- interruptions ----------------------------------------------------
+
+    @contextlib.contextmanager
+    def interruptible(self) -> Iterator[None]:
+        """Turn SIGINT and SIGTERM into a prompt, clean stop with a resume hint.
+
+        Handlers are installed only in the main thread, only for the duration
+        of the search, and only over Python's default ones; a signal that
+        arrives while results are being committed waits until they are.
+        """
+        installed: dict[int, Any] = {}
+        if threading.current_thread() is threading.main_thread():
+            for signum, default in (
+                (signal.SIGINT, signal.default_int_handler),
+                (signal.SIGTERM, signal.SIG_DFL),
+            ):
+                if signal.getsignal(signum) is default:
+                    installed[signum] = signal.signal(signum, self._on_signal)
+        try:
+            yield
+        except KeyboardInterrupt:
+            with contextlib.suppress(Exception):  # it is said again by close()
+                self._wait_for_commit()
+            self._tell_how_to_resume(self.interrupted_by or "SIGINT")
+            raise
+        finally:
+            for number, previous in installed.items():
+                signal.signal(number, previous)
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        name = signal.Signals(signum).name
+        if self._deferring:
+            self._pending = name
+            return
+        self._raise_interrupt(name)
+
+    def _raise_interrupt(self, name: str) -> None:
+        self._pending = None
+        self.interrupted_by = name
+        raise KeyboardInterrupt(name)
+
+    def _tell_how_to_resume(self, signame: str) -> None:
+        total = len(self._planned) * self._n_splits
+        done = sum(1 for k, s in self._done if k in self._planned)
+        storage = self.storage.url
+        print(
+            f"\nhpsearch: search interrupted ({signame}). {done} of {total} fits "
+            f"are stored in study {self.name!r} of {storage}. To resume, run the "
+            f"same search again with storage={storage!r}, study={self.name!r}: "
+            "only the missing fits will run.",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+def _seed(random_state: Any) -> int | None:
+    """The seed a random search draws with: the given int, or a fresh one."""
+    if random_state is None:
+        return secrets.randbits(32)
+    if isinstance(random_state, int | np.integer):
+        return int(random_state)
+    return None  # a RandomState object: its draws cannot be replayed
+
+
+def _mismatch_message(storage: Storage, name: str, problems: list[str]) -> str:
+    listed = "".join(f"\n- {p}" for p in problems)
+    return (
+        f"study {name!r} in {storage.url} must describe this search to be resumed; "
+        f"got a stored study that differs:{listed}\n"
+        f"Either give this search another study name (study='{name}-2'), or "
+        f"replace the stored study by deleting it first: "
+        f"hpsearch.delete_study({storage.url!r}, {name!r})."
+    )
