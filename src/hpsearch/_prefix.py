@@ -255,14 +255,13 @@ def _evaluate_one(
             stack.append(top)
         else:
             local.append(top)
-    shared = [
-        (lv.fit_time / users[lv.key], lv.score_time / users[lv.key]) for lv in stack
-    ]
-    times = (
-        sum(f for f, _ in shared) + sum(lv.fit_time for lv in local),
-        sum(s for _, s in shared) + sum(lv.score_time for lv in local),
-        started_at,
+    # A shared prefix's time is shared out among the tasks that use it.
+    shares = [1 / users[lv.key] for lv in stack] + [1.0] * len(local)
+    fit_time, score_time = (
+        sum(getattr(lv, name) * k for lv, k in zip(stack + local, shares, strict=True))
+        for name in ("fit_time", "score_time")
     )
+    times = (fit_time, score_time, started_at)
     return _fit_final(ctx, task, chain, top, (y_train, y_test), times)
 
 
@@ -313,10 +312,7 @@ def _fit_final(
     """Fit the final step on the prefix output and score it, as fit_and_score does."""
     y_train, y_test = ys
     prefix_fit, prefix_score, started_at = times
-    train, test = ctx.splits[task.split]
-    score_test = _check_method_params(
-        ctx.X, params=dict(ctx.score_params), indices=test
-    )
+    score_test = _score_params(ctx, task.split, test=True)
     start = time.perf_counter()
     try:
         chain.final.fit(top.Xfit, y_train, **chain.final_params)
@@ -331,9 +327,7 @@ def _fit_final(
     score_time = time.perf_counter() - start - fit_time
     train_scores = None
     if ctx.return_train_score:
-        score_train = _check_method_params(
-            ctx.X, params=dict(ctx.score_params), indices=train
-        )
+        score_train = _score_params(ctx, task.split, test=False)
         train_scores, train_notes = score(
             chain.final, top.Xtrain, y_train, ctx.scorer, score_train, ctx.error_score
         )
@@ -350,3 +344,9 @@ def _fit_final(
         finished_at=time.time(),
         extra={"warnings": notes} if notes else {},
     )
+
+
+def _score_params(ctx: EvalContext, split: int, test: bool) -> dict[str, Any]:
+    """The scorer's parameters for the test (or training) part of a split."""
+    indices = ctx.splits[split][1 if test else 0]
+    return _check_method_params(ctx.X, params=dict(ctx.score_params), indices=indices)
