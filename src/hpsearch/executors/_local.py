@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import pickle
 import tempfile
@@ -11,7 +12,9 @@ from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, TypeVar
 
+import cloudpickle
 import joblib
+import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 
 S = TypeVar("S")
@@ -94,22 +97,58 @@ def _call_with_shared(fn: Callable[[S, T], R], token: str, path: str, item: T) -
         _WORKER_SHARED.clear()
         # Memory-map only large data, as joblib does (max_nbytes=1M): small
         # arrays stay writable, for estimators that write into their input.
-        mmap = "r" if os.path.getsize(path) > 1_000_000 else None
-        shared = _WORKER_SHARED[token] = joblib.load(path, mmap_mode=mmap)
+        if path.endswith(_BY_VALUE):
+            with open(path, "rb") as file:
+                shared = _WORKER_SHARED[token] = pickle.load(file)
+        else:
+            mmap = "r" if os.path.getsize(path) > 1_000_000 else None
+            shared = _WORKER_SHARED[token] = joblib.load(path, mmap_mode=mmap)
     return fn(shared, item)
 
 
 def _dump_shared(shared: Any) -> str | None:
-    """Write ``shared`` to a temporary file (RAM-backed where there is one)."""
+    """Write ``shared`` to a temporary file (RAM-backed where there is one).
+
+    joblib's pickler memory-maps large arrays but pickles classes and functions
+    by reference, which a worker cannot resolve for those defined in a script's
+    or notebook's ``__main__``; such a ``shared`` is written by cloudpickle
+    instead (by value, as loky sends its calls), at the cost of memory-mapping.
+    """
     folder = "/dev/shm" if os.path.isdir("/dev/shm") else None
-    fd, path = tempfile.mkstemp(prefix="hpsearch-", suffix=".pkl", dir=folder)
+    by_value = _mentions_main(shared)
+    fd, path = tempfile.mkstemp(
+        prefix="hpsearch-", suffix=_BY_VALUE if by_value else ".pkl", dir=folder
+    )
     os.close(fd)
     try:
-        joblib.dump(shared, path)
+        if by_value:
+            with open(path, "wb") as file:
+                cloudpickle.dump(shared, file)
+        else:
+            joblib.dump(shared, path)
     except (pickle.PicklingError, AttributeError, TypeError):
         _remove(path)
         return None
     return path
+
+
+_BY_VALUE = ".cloudpickle"
+
+
+def _mentions_main(obj: Any) -> bool:
+    """Whether pickling ``obj`` refers to ``__main__`` (arrays are skipped)."""
+
+    class _Probe(pickle.Pickler):
+        def persistent_id(self, o: Any) -> Any:
+            # Array data cannot name a module: leave it out, keep the probe cheap.
+            return id(o) if isinstance(o, np.ndarray) else None
+
+    buffer = io.BytesIO()
+    try:
+        _Probe(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(obj)
+    except Exception:
+        return False  # joblib.dump then decides, or the fallback sends it along
+    return b"__main__" in buffer.getvalue()
 
 
 def _remove(path: str) -> None:
