@@ -26,8 +26,10 @@ TaskKey = tuple[str, int]
 class Recorder(Protocol):
     """Where fold results are kept as they arrive (a storage's study).
 
-    Contract: ``record`` has committed the results when it returns, so that a
-    crash right after it loses none of them.
+    Contract: ``record`` may commit in the background, but never holds more
+    than one batch uncommitted: when it returns, every earlier batch is
+    committed. A killed search thus loses at most the units in flight and the
+    batch being committed; ``close`` (when present) waits for that batch.
     """
 
     def known(self) -> Mapping[TaskKey, FoldResult]:
