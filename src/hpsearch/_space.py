@@ -100,7 +100,7 @@ def _is_value_list(value: Any) -> bool:
     return isinstance(value, Sequence | np.ndarray) and not isinstance(value, str)
 
 
-def _as_dicts(space: Any, arg: str) -> list[Mapping[str, Any]] | None:
+def _as_dicts(space: Any) -> list[Mapping[str, Any]] | None:
     if isinstance(space, Mapping):
         return [space]
     if isinstance(space, list | tuple) and all(isinstance(d, Mapping) for d in space):
@@ -116,49 +116,7 @@ def check_grid(estimator: Any, param_grid: Any) -> list[Mapping[str, Any]]:
     list of values is needed, an unknown parameter name, and every value the
     estimator's declared constraints forbid.
     """
-    grids = _as_dicts(param_grid, "param_grid")
-    if grids is None:
-        raise SpaceError(
-            "param_grid must be a dict or a list of dicts; got "
-            f"{_describe(param_grid)}. Example: {{'C': [0.1, 1, 10]}}."
-        )
-    if not grids:
-        raise SpaceError(
-            "param_grid must not be an empty list; got []. Give at least one "
-            "dict of parameter lists, e.g. {'C': [1, 10]}."
-        )
-    problems: list[str] = []
-    for i, grid in enumerate(grids):
-        where = "param_grid" if len(grids) == 1 else f"param_grid[{i}]"
-        for name, values in grid.items():
-            label = f"{where}[{name!r}]"
-            if not isinstance(name, str):
-                problems.append(f"{where} keys must be parameter names; got {name!r}.")
-            elif _is_distribution(values):
-                problems.append(
-                    f"{label} must be a list of values; got a distribution "
-                    f"({type(values).__name__}). Distributions belong in "
-                    "RandomizedSearchCV's param_distributions."
-                )
-            elif not _is_value_list(values):
-                problems.append(
-                    f"{label} must be a list of values; got {_describe(values)}. "
-                    f"Wrap a single value in a list: [{values!r}]."
-                )
-            elif isinstance(values, np.ndarray) and values.ndim != 1:
-                problems.append(
-                    f"{label} must be a one-dimensional list of values; got an "
-                    f"array of shape {values.shape}."
-                )
-            elif len(values) == 0:
-                problems.append(
-                    f"{label} must hold at least one value; got an empty list."
-                )
-            else:
-                _warn_repeated(label, values)
-    _raise_if(problems)
-    _check_values(estimator, grids, "param_grid", draws=False)
-    return grids
+    return _check_space(estimator, param_grid, "param_grid", draws=False)
 
 
 def check_distributions(
@@ -170,45 +128,88 @@ def check_distributions(
     ``rvs`` method); each distribution is checked on a few draws from a
     generator of its own, which leaves the search's random state untouched.
     """
-    spaces = _as_dicts(param_distributions, "param_distributions")
+    return _check_space(
+        estimator, param_distributions, "param_distributions", draws=True
+    )
+
+
+# For each argument: an example of its form, and what "at least one" means.
+_EXAMPLES = {
+    "param_grid": (
+        "{'C': [0.1, 1, 10]}",
+        "dict of parameter lists, e.g. {'C': [1, 10]}",
+    ),
+    "param_distributions": (
+        "{'C': scipy.stats.loguniform(1e-3, 1e3), 'kernel': ['rbf', 'linear']}",
+        "dict, e.g. {'C': scipy.stats.loguniform(1e-3, 1e3)}",
+    ),
+}
+
+
+def _check_space(
+    estimator: Any, space: Any, arg: str, draws: bool
+) -> list[Mapping[str, Any]]:
+    """Check the form of a space, then its names and values; one error for all."""
+    example, one = _EXAMPLES[arg]
+    spaces = _as_dicts(space)
     if spaces is None:
         raise SpaceError(
-            "param_distributions must be a dict or a list of dicts; got "
-            f"{_describe(param_distributions)}. Example: "
-            "{'C': scipy.stats.loguniform(1e-3, 1e3), 'kernel': ['rbf', 'linear']}."
+            f"{arg} must be a dict or a list of dicts; got {_describe(space)}. "
+            f"Example: {example}."
         )
     if not spaces:
         raise SpaceError(
-            "param_distributions must not be an empty list; got []. Give at "
-            "least one dict, e.g. {'C': scipy.stats.loguniform(1e-3, 1e3)}."
+            f"{arg} must not be an empty list; got []. Give at least one {one}."
         )
     problems: list[str] = []
-    for i, space in enumerate(spaces):
-        where = (
-            "param_distributions" if len(spaces) == 1 else (f"param_distributions[{i}]")
-        )
-        if not space:
+    for i, sub in enumerate(spaces):
+        where = arg if len(spaces) == 1 else f"{arg}[{i}]"
+        if draws and not sub:
             problems.append(
                 f"{where} must name at least one parameter; got an empty dict."
             )
-        for name, values in space.items():
-            label = f"{where}[{name!r}]"
-            if _is_distribution(values):
-                continue
-            if not _is_value_list(values):
-                problems.append(
-                    f"{label} must be a list of values or a distribution with an "
-                    f"rvs method (scipy.stats); got {_describe(values)}."
-                )
-            elif len(values) == 0:
-                problems.append(
-                    f"{label} must hold at least one value; got an empty list."
-                )
-            else:
-                _warn_repeated(label, values)
+        for name, values in sub.items():
+            problem = _entry_problem(where, name, values, draws)
+            if problem is not None:
+                problems.append(problem)
+            elif not _is_distribution(values):
+                _warn_repeated(f"{where}[{name!r}]", values)
     _raise_if(problems)
-    _check_values(estimator, spaces, "param_distributions", draws=True)
+    _check_values(estimator, spaces, arg, draws=draws)
     return spaces
+
+
+def _entry_problem(where: str, name: Any, values: Any, draws: bool) -> str | None:
+    """What is wrong with the form of one entry of a space, if anything."""
+    label = f"{where}[{name!r}]"
+    if not isinstance(name, str):
+        return f"{where} keys must be parameter names; got {name!r}."
+    if _is_distribution(values):
+        if draws:
+            return None
+        return (
+            f"{label} must be a list of values; got a distribution "
+            f"({type(values).__name__}). Distributions belong in "
+            "RandomizedSearchCV's param_distributions."
+        )
+    if not _is_value_list(values):
+        if draws:
+            return (
+                f"{label} must be a list of values or a distribution with an "
+                f"rvs method (scipy.stats); got {_describe(values)}."
+            )
+        return (
+            f"{label} must be a list of values; got {_describe(values)}. "
+            f"Wrap a single value in a list: [{values!r}]."
+        )
+    if isinstance(values, np.ndarray) and values.ndim != 1:
+        return (
+            f"{label} must be a one-dimensional list of values; got an "
+            f"array of shape {values.shape}."
+        )
+    if len(values) == 0:
+        return f"{label} must hold at least one value; got an empty list."
+    return None
 
 
 def _warn_repeated(label: str, values: Any) -> None:
