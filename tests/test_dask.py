@@ -571,3 +571,14 @@ def test_cluster_errors_are_hpsearch_errors_and_runtime_errors():
     assert issubclass(ClusterError, hpsearch.HpsearchError)
     assert issubclass(ClusterError, RuntimeError)
     assert issubclass(BackendError, ValueError)
+
+
+def test_units_on_dask_keep_the_workers_own_thread_limits(client):
+    from estimators_for_tests import ThreadReporter
+
+    # Dask's nanny starts each worker with one BLAS thread; the search must
+    # not raise it to this machine's share of cores.
+    search = hpsearch.GridSearchCV(
+        ThreadReporter(), {"c": [1, 2]}, cv=2, backend=client, progress=False
+    ).fit(*load_iris(return_X_y=True))
+    assert set(search.cv_results_["mean_test_score"]) == {1.0}

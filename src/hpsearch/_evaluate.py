@@ -9,7 +9,6 @@ metric is named ``"score"``, the name scikit-learn's ``cv_results_`` uses.
 from __future__ import annotations
 
 import numbers
-import os
 import sys
 import time
 import warnings
@@ -219,8 +218,3 @@ def warn_scoring_failures(notes: Sequence[str], error_score: Any) -> None:
             UserWarning,
             stacklevel=3,
         )
-
-
-def default_threads(n_workers: int) -> int:
-    """Threads per worker so that workers x threads fill the cores, no more."""
-    return max(1, (os.cpu_count() or 1) // max(1, n_workers))

@@ -27,7 +27,7 @@ from sklearn.model_selection import check_cv
 from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils.validation import _check_method_params, indexable
 
-from hpsearch._evaluate import EvalContext, default_threads, warn_scoring_failures
+from hpsearch._evaluate import EvalContext, warn_scoring_failures
 from hpsearch._loop import MemoryRecorder, Recorder, SearchRun
 from hpsearch._progress import SearchProgress
 from hpsearch._records import Candidate, FoldResult
@@ -147,9 +147,7 @@ class _SearchMixin(BaseSearchCV):
             score_params=routed.scorer.score,
             return_train_score=self.return_train_score,
             error_score=self.error_score,
-            threads=default_threads(executor.n_workers)
-            if executor.n_workers > 1
-            else None,
+            threads=executor.threads_per_unit,
         )
         progress = SearchProgress(
             verbose=self.verbose,

@@ -22,10 +22,14 @@ class Executor(Protocol):
     Contract: results may come in any order; an exception raised by ``fn``
     propagates from the iterator; ``close`` releases workers and may be called
     at any time, also while an iterator is still open (on Ctrl-C).
-    ``n_workers`` is how many items may run at once.
+    ``n_workers`` is how many items may run at once. ``threads_per_unit`` is
+    how many BLAS/OpenMP/PyTorch threads one item may use where it runs (None:
+    leave the worker's own setting, as in this process or on a Dask worker,
+    whose nanny already starts it with one thread per library).
     """
 
     n_workers: int
+    threads_per_unit: int | None
 
     def map_unordered(
         self, fn: Callable[[S, T], R], items: Iterable[T], shared: S

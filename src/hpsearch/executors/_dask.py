@@ -131,6 +131,10 @@ class DaskExecutor:
         self.own_client = own_client
         self.max_jobs = n_jobs if n_jobs is not None and n_jobs > 0 else None
         self.n_workers = self.max_jobs or self._cluster_threads()
+        # Dask's nanny starts workers with one BLAS/OpenMP thread each (its
+        # pre-spawn environment): the cluster's setting stands, whatever the
+        # cores of the machine the search was started on.
+        self.threads_per_unit: int | None = None
         self._running: dict[Any, Any] = {}  # future -> (item, its shared data)
         self._shared: Any = None  # what was scattered, and its future
         self._data: Any = None

@@ -26,6 +26,7 @@ class SerialExecutor:
     """Runs every item in this process, one after the other."""
 
     n_workers = 1
+    threads_per_unit: int | None = None  # the whole machine is this process's
 
     def map_unordered(
         self, fn: Callable[[S, T], R], items: Iterable[T], shared: S
@@ -49,6 +50,8 @@ class LokyExecutor:
 
     def __init__(self, n_jobs: int, pre_dispatch: Any = "2*n_jobs") -> None:
         self.n_workers = effective_n_jobs(n_jobs)
+        # Workers x threads = cores: n_jobs=-1 must not oversubscribe.
+        self.threads_per_unit = max(1, (os.cpu_count() or 1) // self.n_workers)
         self.pre_dispatch = pre_dispatch
         self._results: Generator[Any, None, None] | None = None
 
@@ -161,6 +164,8 @@ class ThreadExecutor:
 
     def __init__(self, n_jobs: int | None) -> None:
         self.n_workers = effective_n_jobs(n_jobs)
+        # Thread limits are process-wide: threads cannot each have their own.
+        self.threads_per_unit: int | None = None
         self._pool = ThreadPoolExecutor(max_workers=self.n_workers)
 
     def map_unordered(
