@@ -39,8 +39,12 @@ format: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy src
 
+# Ratios against scikit-learn (and local n_jobs=2, in-memory storage) measured
+# in the same run; the table of run.py is also written into the README.
 bench: $(STAMP)
 	$(PY) benchmarks/run.py $(BENCH_ARGS)
+	$(PY) benchmarks/storage_overhead.py
+	$(PY) benchmarks/dask_overhead.py --sleep
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
