@@ -305,3 +305,22 @@ def test_failed_fits_are_stored_with_their_error(storage, tmp_path):
     assert list(study.results_["status"]) == ["ok", "failed"]
     failed = [r for r in storage.read("f").results if r.status == "failed"]
     assert all("C must be >= 0" in r.error for r in failed)
+
+
+@pytest.mark.parametrize("name", ["", "   "])
+def test_an_empty_study_name_is_refused_before_anything_is_stored(tmp_path, name):
+    from sklearn.datasets import load_iris
+
+    db = tmp_path / "runs.db"
+    search = hpsearch.GridSearchCV(
+        SVC(), {"C": [1]}, storage=str(db), study=name, progress=False
+    )
+    with pytest.raises(
+        hpsearch.NotStorableError,
+        match=r"^study must be a name with at least one visible character; got "
+        + repr(name)
+        + r"\. Give a name such as study='svc-digits', or study=None for one "
+        r"derived from the search\.$",
+    ):
+        search.fit(*load_iris(return_X_y=True))
+    assert hpsearch.list_studies(str(db)) == []

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from hpsearch._errors import StudyMismatchError
+from hpsearch._errors import NotStorableError, StudyMismatchError
 from hpsearch._records import Candidate, FoldResult
 from hpsearch.storage._base import RunRecord, Storage, StoredCandidate, StudyRecord
 from hpsearch.storage._codec import check_storable, dumps, encode_value
@@ -122,6 +122,12 @@ class StudyRecorder:
         else:
             seed = None
         spec = build_spec(search, X, y, params, splits, seed)
+        if search.study is not None and not str(search.study).strip():
+            raise NotStorableError(
+                f"study must be a name with at least one visible character; got "
+                f"{search.study!r}. Give a name such as study='svc-digits', or "
+                "study=None for one derived from the search."
+            )
         name = search.study or default_study_name(search, spec)
         record = storage.get_study(name)
         if record is None:
