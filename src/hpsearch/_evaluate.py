@@ -95,12 +95,6 @@ def fit_and_score(ctx: EvalContext, task: Task) -> FoldResult:
     """Fit a clone of the estimator with the task's parameters; score it."""
     train, test = ctx.splits[task.split]
     fit_params = _check_method_params(ctx.X, params=dict(ctx.fit_params), indices=train)
-    score_train = _check_method_params(
-        ctx.X, params=dict(ctx.score_params), indices=train
-    )
-    score_test = _check_method_params(
-        ctx.X, params=dict(ctx.score_params), indices=test
-    )
     # Parameters are cloned too: they may be estimators (a pipeline step).
     estimator = clone(ctx.estimator).set_params(
         **clone(dict(task.candidate.params), safe=False)
@@ -120,15 +114,50 @@ def fit_and_score(ctx: EvalContext, task: Task) -> FoldResult:
         return failed_result(
             ctx, task, format_exc(), time.perf_counter() - start, started_at
         )
-    fit_time = time.perf_counter() - start
-    test_scores, notes = score(
-        estimator, X_test, y_test, ctx.scorer, score_test, ctx.error_score
+    return scored_result(
+        ctx,
+        task,
+        estimator,
+        (X_train, y_train),
+        (X_test, y_test),
+        fit_time=time.perf_counter() - start,
+        started_at=started_at,
     )
-    score_time = time.perf_counter() - start - fit_time
+
+
+def scored_result(
+    ctx: EvalContext,
+    task: Task,
+    fitted: Any,
+    train: tuple[Any, Any],
+    test: tuple[Any, Any],
+    *,
+    fit_time: float,
+    started_at: float,
+    shared_times: tuple[float, float] = (0.0, 0.0),
+) -> FoldResult:
+    """Score a fitted estimator on a split's parts: the task's FoldResult.
+
+    ``shared_times`` is the (fit, score) time of work shared with other
+    candidates (a cached pipeline prefix), the share this task is charged.
+    """
+    start = time.perf_counter()
+    test_scores, notes = score(
+        fitted,
+        *test,
+        ctx.scorer,
+        score_params(ctx, task.split, test=True),
+        ctx.error_score,
+    )
+    score_time = time.perf_counter() - start
     train_scores = None
     if ctx.return_train_score:
         train_scores, train_notes = score(
-            estimator, X_train, y_train, ctx.scorer, score_train, ctx.error_score
+            fitted,
+            *train,
+            ctx.scorer,
+            score_params(ctx, task.split, test=False),
+            ctx.error_score,
         )
         notes += train_notes
     return FoldResult(
@@ -136,13 +165,19 @@ def fit_and_score(ctx: EvalContext, task: Task) -> FoldResult:
         split=task.split,
         test_scores=test_scores,
         train_scores=train_scores,
-        n_test_samples=_num_samples(X_test),
-        fit_time=fit_time,
-        score_time=score_time,
+        n_test_samples=_num_samples(test[0]),
+        fit_time=fit_time + shared_times[0],
+        score_time=score_time + shared_times[1],
         started_at=started_at,
         finished_at=time.time(),
         extra={"warnings": notes} if notes else {},
     )
+
+
+def score_params(ctx: EvalContext, split: int, test: bool) -> dict[str, Any]:
+    """The scorer's parameters for the test (or training) part of a split."""
+    indices = ctx.splits[split][1 if test else 0]
+    return _check_method_params(ctx.X, params=dict(ctx.score_params), indices=indices)
 
 
 def failed_result(

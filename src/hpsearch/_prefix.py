@@ -32,13 +32,9 @@ from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 from sklearn.utils._metadata_requests import _routing_enabled
 from sklearn.utils.metaestimators import _safe_split
-from sklearn.utils.validation import _check_method_params, _num_samples
+from sklearn.utils.validation import _check_method_params
 
-from hpsearch._evaluate import (
-    EvalContext,
-    fit_and_score,
-    score,
-)
+from hpsearch._evaluate import EvalContext, fit_and_score, scored_result
 from hpsearch._records import FoldResult, Task
 
 # Cached prefix outputs one worker keeps at most, in bytes (train and test
@@ -312,41 +308,20 @@ def _fit_final(
     """Fit the final step on the prefix output and score it, as fit_and_score does."""
     y_train, y_test = ys
     prefix_fit, prefix_score, started_at = times
-    score_test = _score_params(ctx, task.split, test=True)
     start = time.perf_counter()
     try:
         chain.final.fit(top.Xfit, y_train, **chain.final_params)
     except Exception:
         return None  # refit plainly: the error then reads as scikit-learn's
-    fit_time = time.perf_counter() - start
-    # The scorer sees the final step and the transformed test part: exactly the
+    # The scorer sees the final step and the transformed parts: exactly the
     # calls Pipeline.predict / decision_function / score would make.
-    test_scores, notes = score(
-        chain.final, top.Xtest, y_test, ctx.scorer, score_test, ctx.error_score
-    )
-    score_time = time.perf_counter() - start - fit_time
-    train_scores = None
-    if ctx.return_train_score:
-        score_train = _score_params(ctx, task.split, test=False)
-        train_scores, train_notes = score(
-            chain.final, top.Xtrain, y_train, ctx.scorer, score_train, ctx.error_score
-        )
-        notes += train_notes
-    return FoldResult(
-        candidate_key=task.candidate.key,
-        split=task.split,
-        test_scores=test_scores,
-        train_scores=train_scores,
-        n_test_samples=_num_samples(top.Xtest),
-        fit_time=fit_time + prefix_fit,
-        score_time=score_time + prefix_score,
+    return scored_result(
+        ctx,
+        task,
+        chain.final,
+        (top.Xtrain, y_train),
+        (top.Xtest, y_test),
+        fit_time=time.perf_counter() - start,
         started_at=started_at,
-        finished_at=time.time(),
-        extra={"warnings": notes} if notes else {},
+        shared_times=(prefix_fit, prefix_score),
     )
-
-
-def _score_params(ctx: EvalContext, split: int, test: bool) -> dict[str, Any]:
-    """The scorer's parameters for the test (or training) part of a split."""
-    indices = ctx.splits[split][1 if test else 0]
-    return _check_method_params(ctx.X, params=dict(ctx.score_params), indices=indices)
