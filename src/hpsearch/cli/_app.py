@@ -64,6 +64,14 @@ storage_option = click.option(
     help="Where studies are kept: sqlite:///file.db, a file path, or "
     "postgresql://user@host/db. Also read from HPSEARCH_STORAGE.",
 )
+top_option = click.option(
+    "--top",
+    "n_top",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="Rows of the table of best candidates.",
+)
 json_option = click.option(
     "--json", "as_json", is_flag=True, help="Print JSON for scripts instead of tables."
 )
@@ -124,14 +132,7 @@ def cli(debug: bool) -> None:
     default=None,
     help="Candidates to sample (random search).",
 )
-@click.option(
-    "--top",
-    "n_top",
-    type=click.IntRange(min=1),
-    default=10,
-    show_default=True,
-    help="Rows of the final table.",
-)
+@top_option
 @click.option(
     "--progress/--no-progress",
     default=True,

@@ -18,7 +18,7 @@ from rich.table import Table
 
 from hpsearch._errors import StudyNotFoundError
 from hpsearch.cli import _output as out
-from hpsearch.cli._app import cli, json_option, storage_option
+from hpsearch.cli._app import cli, json_option, storage_option, top_option
 
 FORMATS = ("csv", "json", "parquet")
 
@@ -112,14 +112,7 @@ def _when(moment: Any) -> str:
 @cli.command()
 @click.argument("study")
 @storage_option
-@click.option(
-    "--top",
-    "n_top",
-    type=click.IntRange(min=1),
-    default=10,
-    show_default=True,
-    help="Rows of the table.",
-)
+@top_option
 @click.option("--all", "show_all", is_flag=True, help="Show every candidate.")
 @json_option
 def show(study: str, storage: str, n_top: int, show_all: bool, as_json: bool) -> None:
