@@ -50,6 +50,11 @@ def assert_cv_results_equal(ours: dict, theirs: dict) -> None:
             np.testing.assert_array_equal(got, expected, err_msg=key)
 
 
+def warning_kinds(record) -> list[str]:
+    """The first sentence of each warning, sorted: what kinds were given."""
+    return sorted(str(w.message).split(".")[0] for w in record)
+
+
 def fit_both(hp_cls, sk_cls, *args, fit_params=None, X, y, **kwargs):
     ours = hp_cls(*args, progress=False, **kwargs).fit(X, y, **(fit_params or {}))
     theirs = sk_cls(*args, **kwargs).fit(X, y, **(fit_params or {}))
@@ -435,8 +440,42 @@ def test_scoring_failures_warn_and_score_error_score_like_sklearn(iris):
         theirs = sk.GridSearchCV(SVC(), grid, scoring=failing_scorer, cv=3).fit(X, y)
     assert_cv_results_equal(ours.cv_results_, theirs.cv_results_)
 
-    def kinds(record):
-        return sorted(str(w.message).split(".")[0] for w in record)
-
-    assert kinds(ours_warned) == kinds(theirs_warned)
+    assert warning_kinds(ours_warned) == warning_kinds(theirs_warned)
     assert "scorer broke" in str(ours_warned[0].message)
+
+
+def test_a_scorer_returning_no_number_raises_like_sklearn(iris):
+    X, y = iris
+
+    def text_scorer(estimator, X, y):
+        return "good"
+
+    message = (
+        r"^scoring must return a number, got good \(<class 'str'>\) instead\. "
+        r"\(scorer=<function .*text_scorer at 0x[0-9a-f]+>\)$"
+    )
+    with pytest.raises(ValueError, match=message):
+        hpsearch.GridSearchCV(
+            SVC(), {"C": [1]}, scoring=text_scorer, progress=False
+        ).fit(X, y)
+    with pytest.raises(ValueError, match=r"^scoring must return a number, got good"):
+        sk.GridSearchCV(SVC(), {"C": [1]}, scoring=text_scorer).fit(X, y)
+
+
+def test_one_failing_metric_of_several_warns_and_scores_like_sklearn(iris):
+    X, y = iris
+    scoring = {"acc": "accuracy", "fragile": failing_scorer}
+    grid = {"C": [1, 10]}
+    with warnings.catch_warnings(record=True) as ours_warned:
+        warnings.simplefilter("always")
+        ours = hpsearch.GridSearchCV(
+            SVC(), grid, scoring=scoring, refit="acc", cv=3, progress=False
+        ).fit(X, y)
+    with warnings.catch_warnings(record=True) as theirs_warned:
+        warnings.simplefilter("always")
+        theirs = sk.GridSearchCV(SVC(), grid, scoring=scoring, refit="acc", cv=3)
+        theirs.fit(X, y)
+    assert_cv_results_equal(ours.cv_results_, theirs.cv_results_)
+
+    assert warning_kinds(ours_warned) == warning_kinds(theirs_warned)
+    assert sum("scorer broke" in str(w.message) for w in ours_warned) == 3

@@ -277,3 +277,10 @@ def test_estimator_values_have_keys_by_class_and_parameters():
     assert candidate_key({"clf": SVC(C=1)}) != candidate_key({"clf": SVC(C=2)})
     assert candidate_key({"a": 1}) != candidate_key({"a": True})
     assert candidate_key({"a": (1, 2)}) != candidate_key({"a": [1, 2]})
+
+
+def test_a_key_that_is_not_a_name_is_refused():
+    with pytest.raises(
+        SpaceError, match=r"^param_grid keys must be parameter names; got 1\.$"
+    ):
+        fit_grid({1: [2]})

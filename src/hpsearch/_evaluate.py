@@ -227,8 +227,9 @@ def score(
         notes.append(format_exc())
         raw = error_score
     scores = dict(raw) if isinstance(raw, Mapping) else {"score": raw}
+    multimetric = hasattr(scorer, "_scorers")
     for name, value in scores.items():
-        if isinstance(value, str):  # a multi-metric scorer's caught traceback
+        if multimetric and isinstance(value, str):  # its caught traceback
             notes.append(value)
             value = error_score
         if hasattr(value, "item"):
