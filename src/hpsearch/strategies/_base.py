@@ -6,8 +6,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-import numpy as np
-
 from hpsearch._records import Candidate, FoldResult
 
 
@@ -18,10 +16,6 @@ class Trial:
     candidate: Candidate
     folds: tuple[FoldResult, ...]
     round: int = 0
-
-    def mean_test_score(self, metric: str = "score") -> float:
-        """The mean test score over the splits (NaN if any split failed)."""
-        return float(np.mean([f.test_scores[metric] for f in self.folds]))
 
 
 class Strategy(Protocol):
