@@ -47,11 +47,16 @@ _HPSEARCH_CONSTRAINTS: dict[str, list[Any]] = {
 class _SearchMixin(BaseSearchCV):
     """hpsearch's ``fit``, shared by every search class.
 
-    Subclasses say what to search with :meth:`_make_strategy`.
+    Subclasses say what to search with :meth:`_check_space` and
+    :meth:`_make_strategy`.
     """
 
-    def _make_strategy(self, random_state: Any = None, check: bool = True) -> Strategy:
-        """The strategy; ``check`` checks the space first (before any fit).
+    def _check_space(self) -> None:
+        """Refuse an illegal space (SpaceError), before anything is fitted."""
+        raise NotImplementedError
+
+    def _make_strategy(self, random_state: Any = None) -> Strategy:
+        """The strategy of a checked space.
 
         ``random_state``, when given, replaces the search's own (a stored
         study's seed, so that a rerun proposes the same candidates).
@@ -103,7 +108,7 @@ class _SearchMixin(BaseSearchCV):
         self.n_splits_ = self._checked_cv_orig.get_n_splits(
             X, y, **routed.splitter.split
         )
-        strategy = self._make_strategy()  # checks the space: nothing fitted yet
+        self._check_space()  # before anything is fitted or stored
         splits = list(self._checked_cv_orig.split(X, y, **routed.splitter.split))
         if len(splits) != self.n_splits_:
             raise ValueError(
@@ -111,14 +116,13 @@ class _SearchMixin(BaseSearchCV):
                 f"Expected {self.n_splits_} splits, got {len(splits)}"
             )
         trials = self._run(
-            strategy, X, y, params, splits, scorers, routed, refit_metric, root_ctx
+            X, y, params, splits, scorers, routed, refit_metric, root_ctx
         )
         self._finish(trials, scorers, refit_metric, X, y, routed, root_ctx, metadata)
         return self
 
     def _run(
         self,
-        strategy: Strategy,
         X: Any,
         y: Any,
         params: dict[str, Any],
@@ -131,9 +135,7 @@ class _SearchMixin(BaseSearchCV):
         # The study opens first: a mismatch is refused before any worker starts,
         # and a random search with random_state=None takes the study's seed.
         recorder = self._open_recorder(X, y, params, splits)
-        seed = getattr(recorder, "random_state", None)
-        if seed is not None and seed != getattr(self, "random_state", None):
-            strategy = self._make_strategy(random_state=seed, check=False)
+        strategy = self._make_strategy(getattr(recorder, "random_state", None))
         executor = make_executor(
             getattr(self, "backend", None), self.n_jobs, self.pre_dispatch
         )
@@ -387,9 +389,10 @@ feature_names_in_
         self.study = study
         self.backend = backend
 
-    def _make_strategy(self, random_state: Any = None, check: bool = True) -> Strategy:
-        if check:
-            check_grid(self.estimator, self.param_grid)
+    def _check_space(self) -> None:
+        check_grid(self.estimator, self.param_grid)
+
+    def _make_strategy(self, random_state: Any = None) -> Strategy:
         return GridStrategy(self.param_grid)
 
 
@@ -469,8 +472,9 @@ pre_dispatch, random_state, error_score, return_train_score
         self.study = study
         self.backend = backend
 
-    def _make_strategy(self, random_state: Any = None, check: bool = True) -> Strategy:
-        if check:
-            check_distributions(self.estimator, self.param_distributions)
+    def _check_space(self) -> None:
+        check_distributions(self.estimator, self.param_distributions)
+
+    def _make_strategy(self, random_state: Any = None) -> Strategy:
         seed = self.random_state if random_state is None else random_state
         return RandomStrategy(self.param_distributions, self.n_iter, seed)

@@ -164,6 +164,7 @@ def _build_parts(
                 if problems.messages:  # the file is refused anyway: errors only
                     warnings.simplefilter("ignore")
                 check = kind.search_class(estimator, space, **options)
+                check._check_space()
                 strategy = check._make_strategy()
         except SpaceError as exc:
             problems.messages.extend(_locate_space_error(str(exc), kind, problems))
@@ -260,7 +261,7 @@ def _set_fixed(
                 f"{hint}Valid parameters: {', '.join(sorted(valid))}.",
             )
     try:
-        GridSearchCV(estimator, {k: [v] for k, v in known.items()})._make_strategy()
+        GridSearchCV(estimator, {k: [v] for k, v in known.items()})._check_space()
     except SpaceError as exc:
         for problem in _problem_lines(str(exc)):
             match = re.match(r"param_grid\['([^']+)'\] (.*)", problem, re.S)
