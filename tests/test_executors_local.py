@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import subprocess
 import sys
 import textwrap
+import threading
 
+import numpy as np
 import pytest
+from sklearn.datasets import load_iris
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV as SkGridSearchCV
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
+from sklearn.svm import SVC
 
-from hpsearch.executors import LokyExecutor, SerialExecutor, ThreadExecutor
+from estimators_for_tests import FailingClassifier
+from hpsearch import GridSearchCV
+from hpsearch.executors import LocalExecutor, SerialExecutor, make_executor, threadable
 
 SCRIPT = textwrap.dedent(
     """
@@ -63,8 +75,13 @@ def add(shared, item):
 
 @pytest.mark.parametrize(
     "executor",
-    [SerialExecutor(), ThreadExecutor(2), LokyExecutor(2)],
-    ids=["serial", "threads", "loky"],
+    [
+        SerialExecutor(),
+        LocalExecutor(2, "threads"),
+        LocalExecutor(2, "processes"),
+        LocalExecutor(2, "auto"),
+    ],
+    ids=["serial", "threads", "processes", "auto"],
 )
 def test_every_local_executor_runs_each_item_once_with_the_shared_value(executor):
     try:
@@ -72,3 +89,134 @@ def test_every_local_executor_runs_each_item_once_with_the_shared_value(executor
     finally:
         executor.close()
     assert results == list(range(100, 120))
+
+
+def hold_the_gil(shared, item):
+    """Pure Python: a thread running it keeps the others waiting for the GIL."""
+    total = 0
+    for k in range(200_000):
+        total += k * k
+    return item, os.getpid()
+
+
+DATA = b"hpsearch" * 5_000_000  # 40 MB
+
+
+def free_the_gil(shared, item):
+    """hashlib hashes large buffers with the GIL released."""
+    hashlib.sha256(DATA).digest()
+    return item, os.getpid()
+
+
+def test_auto_moves_units_that_hold_the_gil_to_worker_processes():
+    executor = LocalExecutor(2, "auto")
+    try:
+        results = list(executor.map_unordered(hold_the_gil, range(300), None))
+    finally:
+        executor.close()
+    assert sorted(item for item, _ in results) == list(range(300))
+    assert executor.efficiency is not None and executor.efficiency < 0.8
+    # One thread stays in this process while the worker process starts.
+    assert executor.lanes == {"threads": 1, "processes": 1}
+    pids = {pid for _, pid in results}
+    assert os.getpid() in pids and len(pids) == 2
+
+
+def test_auto_keeps_units_that_free_the_gil_on_threads():
+    executor = LocalExecutor(2, "auto")
+    try:
+        results = list(executor.map_unordered(free_the_gil, range(80), None))
+    finally:
+        executor.close()
+    assert sorted(item for item, _ in results) == list(range(80))
+    assert executor.efficiency is not None and executor.efficiency >= 0.8
+    assert executor.lanes == {"threads": 2}
+    assert {pid for _, pid in results} == {os.getpid()}
+
+
+def raise_on_seven(shared, item):
+    if item == 7:
+        raise ValueError("seven")
+    return item
+
+
+@pytest.mark.parametrize("mode", ["threads", "processes"])
+def test_an_exception_in_a_unit_reaches_the_caller(mode):
+    executor = LocalExecutor(2, mode)
+    with pytest.raises(ValueError, match="seven"):
+        try:
+            list(executor.map_unordered(raise_on_seven, range(20), None))
+        finally:
+            executor.close()
+
+
+def test_threads_limit_blas_for_the_process_while_units_run_and_restore_it():
+    from threadpoolctl import threadpool_info
+
+    def blas_threads():
+        return {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+
+    before = blas_threads()
+    executor = LocalExecutor(2, "threads")
+    seen = list(executor.map_unordered(lambda _, __: blas_threads(), range(4), None))
+    executor.close()
+    assert all(s == {max(1, (os.cpu_count() or 1) // 2)} for s in seen)
+    assert blas_threads() == before
+
+
+def test_only_scikit_learn_estimators_are_fitted_in_threads():
+    pipe = Pipeline([("scale", StandardScaler()), ("svc", SVC())])
+    assert threadable(pipe, {"svc__C": [1, 2]})
+    assert threadable(pipe, [{"svc": [SVC(), LogisticRegression()]}])
+    assert not threadable(pipe, {"svc": [SVC(), FailingClassifier()]})
+    assert not threadable(Pipeline([("clf", FailingClassifier())]), None)
+    assert make_executor(None, 2, "2*n_jobs", threadable=True).mode == "auto"
+    assert make_executor(None, 2, "2*n_jobs", threadable=False).mode == "processes"
+    assert make_executor("loky", 2, "2*n_jobs", threadable=True).mode == "processes"
+    assert make_executor("threading", 2, "2*n_jobs").mode == "threads"
+    assert isinstance(make_executor(None, 1, "2*n_jobs", threadable=True), SerialExecutor)
+
+
+WHERE: list[tuple[int, str]] = []
+
+
+def record_where(X):
+    WHERE.append((os.getpid(), threading.current_thread().name))
+    return X
+
+
+def test_a_scikit_learn_search_runs_in_threads_of_this_process_with_equal_results():
+    X, y = load_iris(return_X_y=True)
+    pipe = Pipeline([("where", FunctionTransformer(record_where)), ("svc", SVC())])
+    grid = {"svc__C": [0.1, 1.0, 10.0], "svc__gamma": ["scale", 0.1]}
+    WHERE.clear()
+    ours = GridSearchCV(pipe, grid, n_jobs=2, progress=False).fit(X, y)
+    fitted_in = {where for where in WHERE}
+    theirs = SkGridSearchCV(pipe, grid, n_jobs=2).fit(X, y)
+    assert {pid for pid, _ in fitted_in} == {os.getpid()}
+    assert any(name.startswith("hpsearch-") for _, name in fitted_in)
+    for key in ("mean_test_score", "std_test_score", "rank_test_score"):
+        assert np.array_equal(ours.cv_results_[key], theirs.cv_results_[key])
+    assert ours.best_params_ == theirs.best_params_
+
+
+def where_scored(estimator, X, y):
+    return {"pid": os.getpid(), "accuracy": float(np.mean(estimator.predict(X) == y))}
+
+
+def test_other_estimators_run_in_worker_processes():
+    X, y = load_iris(return_X_y=True)
+    search = GridSearchCV(
+        FailingClassifier(),
+        {"parameter": [0, 1, 2]},
+        scoring=where_scored,
+        refit="accuracy",
+        n_jobs=2,
+        progress=False,
+    ).fit(X, y)
+    pids = {
+        int(pid)
+        for split in range(search.n_splits_)
+        for pid in search.cv_results_[f"split{split}_test_pid"]
+    }
+    assert os.getpid() not in pids

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numbers
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -58,12 +59,23 @@ class EvalContext:
 def evaluate_unit(ctx: EvalContext, tasks: Sequence[Task]) -> list[FoldResult]:
     """Run a unit of tasks with the caller's settings and threads limited."""
     with ExitStack() as stack:
-        stack.enter_context(config_context(**ctx.config))
-        stack.enter_context(warnings.catch_warnings())
-        warnings.filters[:] = ctx.warning_filters  # type: ignore[index]
+        stack.enter_context(config_context(**ctx.config))  # per thread
+        # In a thread of the caller the filters are already the caller's, and
+        # are global: only a worker process sets them (catch_warnings is not
+        # safe to use from several threads at once).
+        if warnings.filters != ctx.warning_filters:
+            stack.enter_context(warnings.catch_warnings())
+            warnings.filters[:] = ctx.warning_filters  # type: ignore[index]
         if ctx.threads is not None:
-            stack.enter_context(threadpool_limits(limits=ctx.threads))
-            stack.enter_context(_torch_threads(ctx.threads))
+            if threading.current_thread() is threading.main_thread():
+                stack.enter_context(threadpool_limits(limits=ctx.threads))
+                stack.enter_context(_torch_threads(ctx.threads))
+            else:
+                # A thread of the caller: BLAS and PyTorch limits are for the
+                # whole process, set by the executor; OpenMP's are per thread.
+                stack.enter_context(
+                    threadpool_limits(limits=ctx.threads, user_api="openmp")
+                )
         chains = getattr(tasks, "chains", None)  # a planned unit: see _planning
         if chains is not None and any(chains):
             from hpsearch._prefix import evaluate_prefixed  # it builds on this module

@@ -33,7 +33,7 @@ from hpsearch._progress import SearchProgress
 from hpsearch._records import Candidate, FoldResult
 from hpsearch._results import to_cv_results, to_frame, warn_or_raise_fit_failures
 from hpsearch._space import check_distributions, check_grid
-from hpsearch.executors import make_executor
+from hpsearch.executors import make_executor, threadable
 from hpsearch.strategies import GridStrategy, RandomStrategy, Strategy, Trial
 
 _HPSEARCH_CONSTRAINTS: dict[str, list[Any]] = {
@@ -137,7 +137,14 @@ class _SearchMixin(BaseSearchCV):
         recorder = self._open_recorder(X, y, params, splits)
         strategy = self._make_strategy(getattr(recorder, "random_state", None))
         executor = make_executor(
-            getattr(self, "backend", None), self.n_jobs, self.pre_dispatch
+            getattr(self, "backend", None),
+            self.n_jobs,
+            self.pre_dispatch,
+            threadable=threadable(
+                self.estimator,
+                getattr(self, "param_grid", None),
+                getattr(self, "param_distributions", None),
+            ),
         )
         ctx = EvalContext(
             estimator=clone(self.estimator),

@@ -1,17 +1,17 @@
-"""Executors decide *where* units of work run: this process, local worker
-processes or threads, or a cluster. Each is a small adapter to one interface,
+"""Executors decide *where* units of work run: this process, local threads or
+worker processes, or a cluster. Each is a small adapter to one interface,
 :class:`Executor`; :func:`make_executor` picks one from a search's arguments.
 """
 
-from hpsearch.executors._base import Executor, make_executor
+from hpsearch.executors._base import Executor, make_executor, threadable
 from hpsearch.executors._dask import DaskExecutor
-from hpsearch.executors._local import LokyExecutor, SerialExecutor, ThreadExecutor
+from hpsearch.executors._local import LocalExecutor, SerialExecutor
 
 __all__ = [
     "DaskExecutor",
     "Executor",
-    "LokyExecutor",
+    "LocalExecutor",
     "SerialExecutor",
-    "ThreadExecutor",
     "make_executor",
+    "threadable",
 ]

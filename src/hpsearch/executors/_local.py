@@ -1,4 +1,14 @@
-"""Executors on this machine: in-process, loky worker processes, threads."""
+"""Executors on this machine: in this process, its threads, loky processes.
+
+:class:`LocalExecutor` runs units of work in *lanes*: threads of this process
+(no start-up cost, the data shared in memory, but a unit that holds the GIL
+stops the others) and loky worker processes (a fresh process spends about a
+second importing scikit-learn before its first unit; the data is sent to each
+once). In ``"auto"`` mode it starts with threads and measures how much of each
+unit's time its thread spent on the CPU: units that keep their core busy free
+the GIL and stay on threads; units that wait for it move to processes, one
+thread staying in this process while the workers start.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +16,31 @@ import contextlib
 import io
 import os
 import pickle
+import queue
+import sys
 import tempfile
+import threading
+import time
 import uuid
-from collections.abc import Callable, Generator, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from typing import Any, TypeVar
 
 import cloudpickle
 import joblib
 import numpy as np
-from joblib import Parallel, delayed, effective_n_jobs
+from joblib import effective_n_jobs
+from threadpoolctl import threadpool_limits
 
 S = TypeVar("S")
 T = TypeVar("T")
 R = TypeVar("R")
+
+# Auto mode decides after this much unit time on threads (summed over threads)...
+PROBE_SECONDS = 1.0
+# ...and keeps threads if their units spent at least this share on the CPU. Units
+# that free the GIL measure 0.9-1.0 on two cores, GIL-bound ones 0.5-0.7.
+MIN_THREAD_EFFICIENCY = 0.8
 
 
 class SerialExecutor:
@@ -39,53 +60,255 @@ class SerialExecutor:
         """Nothing to release."""
 
 
-class LokyExecutor:
-    """Runs items in joblib's loky worker processes.
+class LocalExecutor:
+    """Runs units in threads of this process, in loky worker processes, or both.
 
-    loky keeps its workers alive between searches, so a second search starts
-    at once. ``shared`` is written once to a file (large arrays memory-mapped,
-    as joblib does) that each worker loads once, with the first item it runs:
-    items then carry only a token, not the data again.
+    ``mode`` is ``"threads"``, ``"processes"`` or ``"auto"`` (threads, moving
+    to one thread plus ``n - 1`` processes when the units hold the GIL; the
+    choice is made once and kept for the search's later rounds). ``lanes``
+    says where units ran, for the curious and for tests.
+
+    Threads share one process, so the BLAS and PyTorch thread limits are set
+    for the whole process while units run in threads (OpenMP's per thread, by
+    each unit); a worker process limits its own.
     """
 
-    def __init__(self, n_jobs: int, pre_dispatch: Any = "2*n_jobs") -> None:
+    def __init__(self, n_jobs: int | None, mode: str, pre_dispatch: Any = "2*n_jobs"):
         self.n_workers = effective_n_jobs(n_jobs)
         # Workers x threads = cores: n_jobs=-1 must not oversubscribe.
         self.threads_per_unit = max(1, (os.cpu_count() or 1) // self.n_workers)
-        self.pre_dispatch = pre_dispatch
-        self._results: Generator[Any, None, None] | None = None
+        self.mode = mode
+        self._in_flight = _in_flight(pre_dispatch, self.n_workers)
+        self._threads: _ThreadLane | None = None
+        self._processes: _ProcessLane | None = None
+        if mode == "processes":
+            self._processes = _ProcessLane(self.n_workers)
+        else:
+            self._threads = _ThreadLane(self.n_workers)
+        self._probing = mode == "auto"
+        self._cpu = self._wall = 0.0
+        self.efficiency: float | None = None  # measured share of time on the CPU
+        self._abort: Callable[[], None] | None = None
+
+    @property
+    def lanes(self) -> dict[str, int]:
+        """How many units may run at once on threads and on processes."""
+        lanes = {}
+        if self._threads is not None:
+            lanes["threads"] = self._threads.slots
+        if self._processes is not None:
+            lanes["processes"] = self._processes.slots
+        return lanes
 
     def map_unordered(
         self, fn: Callable[[S, T], R], items: Iterable[T], shared: S
     ) -> Iterator[R]:
-        """Yield ``fn(shared, item)`` for each item as workers finish them."""
-        parallel = Parallel(
-            n_jobs=self.n_workers,
-            pre_dispatch=self.pre_dispatch,
-            return_as="generator_unordered",
-            backend="loky",
-            batch_size=1,  # items are already units of work the size we want
-        )
-        path = _dump_shared(shared)
+        """Yield ``fn(shared, item)`` for each item as lanes finish them."""
+        items = iter(items)
+        pending: dict[Future[Any], Any] = {}
+        sent: dict[int, Any] = {}  # the shared data as each lane receives it
+        finished = False
+
+        def abort() -> None:
+            for future in pending:
+                future.cancel()
+            if self._processes is not None and pending:
+                self._processes.kill()  # stop what runs now, as joblib does
+            pending.clear()
+
+        self._abort = abort
+        # Threads share this process: its BLAS and PyTorch pools are limited.
+        limits = _ProcessLimits(self.threads_per_unit) if self._threads else None
         try:
-            if path is None:  # not picklable by joblib (a lambda): send it along
-                calls = (delayed(fn)(shared, item) for item in items)
-            else:
-                token = f"{os.getpid()}-{uuid.uuid4().hex}"
-                calls = (
-                    delayed(_call_with_shared)(fn, token, path, item) for item in items
-                )
-            self._results = parallel(calls)
-            yield from self._results
+            exhausted = False
+            while True:
+                for lane in (self._threads, self._processes):
+                    if lane is None:
+                        continue
+                    share = self._in_flight * lane.slots // self.n_workers
+                    room = max(lane.slots, share)
+                    while not exhausted and lane.busy < room:
+                        item = next(items, _END)
+                        if item is _END:
+                            exhausted = True
+                            break
+                        if id(lane) not in sent:
+                            sent[id(lane)] = lane.prepare(shared)
+                        pending[lane.submit(fn, sent[id(lane)], item)] = lane
+                        lane.busy += 1
+                if not pending:
+                    break
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    lane = pending.pop(future)
+                    lane.busy -= 1
+                    result, cpu, wall = future.result()
+                    if lane is self._threads and self._probing:
+                        self._observe(cpu, wall)
+                    yield result
+            finished = True
         finally:
-            if path is not None:
-                _remove(path)
+            if not finished:
+                abort()
+            if limits is not None:
+                limits.close()
+            self._abort = None
+            for lane in (self._threads, self._processes):
+                if lane is not None:
+                    lane.release(sent.pop(id(lane), None))
+
+    def _observe(self, cpu: float, wall: float) -> None:
+        """Add a thread unit's times; once there are enough, pick the lanes."""
+        self._cpu += cpu
+        self._wall += wall
+        if self._wall < PROBE_SECONDS:
+            return
+        self._probing = False
+        self.efficiency = self._cpu / self._wall
+        if self.efficiency < MIN_THREAD_EFFICIENCY and self.n_workers > 1:
+            assert self._threads is not None
+            self._threads.resize(1)  # this process works on while workers start
+            self._processes = _ProcessLane(self.n_workers - 1)
 
     def close(self) -> None:
-        """Abort what is still running; loky keeps the idle workers for reuse."""
-        if self._results is not None:
-            self._results.close()  # joblib aborts the tasks not yet finished
-            self._results = None
+        """Abort what is still running (threads finish their unit unseen)."""
+        if self._abort is not None:
+            self._abort()
+        if self._threads is not None:
+            self._threads.close()
+
+
+_END = object()
+
+
+def _in_flight(pre_dispatch: Any, n_workers: int) -> int:
+    """How many units may be queued or running at once, as joblib reads it."""
+    if isinstance(pre_dispatch, int):
+        return max(n_workers, pre_dispatch)
+    if pre_dispatch == "all":
+        return 1 << 30
+    try:
+        value = eval(str(pre_dispatch), {"__builtins__": {}}, {"n_jobs": n_workers})
+    except Exception:
+        return 2 * n_workers
+    return max(n_workers, int(value))
+
+
+class _ProcessLimits:
+    """BLAS and PyTorch threads limited for the whole process, until closed."""
+
+    def __init__(self, n: int) -> None:
+        self._blas = threadpool_limits(limits=n, user_api="blas")
+        torch = sys.modules.get("torch")
+        self._torch = (torch, torch.get_num_threads()) if torch is not None else None
+        if torch is not None:
+            torch.set_num_threads(n)
+
+    def close(self) -> None:
+        self._blas.restore_original_limits()
+        if self._torch is not None:
+            torch, before = self._torch
+            torch.set_num_threads(before)
+
+
+def _timed(fn: Callable[[S, T], R], shared: S, item: T) -> tuple[R, float, float]:
+    """``fn(shared, item)``, with the thread's CPU time and the wall time."""
+    cpu, wall = time.thread_time(), time.perf_counter()
+    result = fn(shared, item)
+    return result, time.thread_time() - cpu, time.perf_counter() - wall
+
+
+class _ThreadLane:
+    """Daemon threads of this process: Ctrl-C need not wait for their fits."""
+
+    def __init__(self, slots: int) -> None:
+        self.slots = slots
+        self.busy = 0
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._workers: list[threading.Thread] = []
+
+    def prepare(self, shared: Any) -> Any:
+        return shared  # threads read the caller's objects
+
+    def release(self, sent: Any) -> None:
+        """Nothing was copied."""
+
+    def submit(self, fn: Callable[..., Any], shared: Any, item: Any) -> Future[Any]:
+        while len(self._workers) < self.slots:
+            worker = threading.Thread(
+                target=_thread_worker,
+                args=(self._queue,),
+                daemon=True,
+                name=f"hpsearch-{len(self._workers)}",
+            )
+            worker.start()
+            self._workers.append(worker)
+        future: Future[Any] = Future()
+        self._queue.put((future, fn, shared, item))
+        return future
+
+    def resize(self, slots: int) -> None:
+        """Run at most ``slots`` units at once from now on."""
+        while len(self._workers) > slots:
+            self._workers.pop()
+            self._queue.put(None)  # a thread exits once its unit is done
+        self.slots = slots
+
+    def close(self) -> None:
+        """Let every thread exit once its unit is done."""
+        for _ in self._workers:
+            self._queue.put(None)
+        self._workers.clear()
+
+
+def _thread_worker(work: queue.SimpleQueue[Any]) -> None:
+    while (job := work.get()) is not None:
+        future, fn, shared, item = job
+        if not future.set_running_or_notify_cancel():
+            continue
+        try:
+            future.set_result(_timed(fn, shared, item))
+        except BaseException as exc:  # handed to the caller
+            future.set_exception(exc)
+
+
+class _ProcessLane:
+    """loky worker processes, kept alive between searches as joblib does."""
+
+    def __init__(self, slots: int) -> None:
+        self.slots = slots
+        self.busy = 0
+        # joblib's own reusable executor: the workers are shared with the
+        # joblib calls of this process (scikit-learn's), not started twice.
+        from joblib.executor import get_memmapping_executor
+
+        self._executor = get_memmapping_executor(slots)
+
+    def prepare(self, shared: Any) -> Any:
+        """Write ``shared`` once; units carry a token and the file's path."""
+        path = _dump_shared(shared)
+        if path is None:  # not picklable by joblib (a lambda): send it along
+            return (None, None, shared)
+        return (f"{os.getpid()}-{uuid.uuid4().hex}", path, None)
+
+    def release(self, sent: Any) -> None:
+        if sent is not None and sent[1] is not None:
+            _remove(sent[1])
+
+    def submit(self, fn: Callable[..., Any], sent: Any, item: Any) -> Future[Any]:
+        token, path, shared = sent
+        return self._executor.submit(_process_unit, fn, token, path, shared, item)
+
+    def kill(self) -> None:
+        self._executor.shutdown(wait=False, kill_workers=True)
+
+
+def _process_unit(
+    fn: Callable[[S, T], R], token: str | None, path: str | None, shared: S, item: T
+) -> tuple[R, float, float]:
+    if token is not None and path is not None:
+        return _call_with_shared(fn, token, path, item), 0.0, 0.0
+    return fn(shared, item), 0.0, 0.0
 
 
 # In a worker process: the shared object of the current search, by token. Only
@@ -157,33 +380,3 @@ def _mentions_main(obj: Any) -> bool:
 def _remove(path: str) -> None:
     with contextlib.suppress(OSError):
         os.unlink(path)
-
-
-class ThreadExecutor:
-    """Runs items in threads of this process (for estimators that free the GIL)."""
-
-    def __init__(self, n_jobs: int | None) -> None:
-        self.n_workers = effective_n_jobs(n_jobs)
-        # Thread limits are process-wide: threads cannot each have their own.
-        self.threads_per_unit: int | None = None
-        self._pool = ThreadPoolExecutor(max_workers=self.n_workers)
-
-    def map_unordered(
-        self, fn: Callable[[S, T], R], items: Iterable[T], shared: S
-    ) -> Iterator[R]:
-        """Yield ``fn(shared, item)``, keeping at most 2 x n_workers submitted."""
-        pending: set[Future[R]] = set()
-        for item in items:
-            pending.add(self._pool.submit(fn, shared, item))
-            if len(pending) >= 2 * self.n_workers:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    yield future.result()
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                yield future.result()
-
-    def close(self) -> None:
-        """Stop the threads once their current items are done."""
-        self._pool.shutdown(wait=False, cancel_futures=True)
