@@ -68,6 +68,22 @@ class Unit(Sequence[Task]):
         return len(self.tasks)
 
 
+class Plan(Iterator[Unit]):
+    """The units of one round, made lazily; ``remaining_tasks`` not yet given out.
+
+    An executor may read ``remaining_tasks`` to weigh how much work is left.
+    """
+
+    def __init__(self, units: Iterator[Unit], n_tasks: int) -> None:
+        self._units = units
+        self.remaining_tasks = n_tasks
+
+    def __next__(self) -> Unit:
+        unit = next(self._units)
+        self.remaining_tasks -= len(unit)
+        return unit
+
+
 class Planner:
     """Groups tasks into :class:`Unit` s for one search; learns task times.
 
@@ -114,7 +130,7 @@ class Planner:
             units = split_largest(units, largest)
         units.sort(key=lambda u: sum(map(cost, u)), reverse=True)
         plain.sort(key=cost, reverse=True)
-        return self._dispatch(units, plain, n_workers)
+        return Plan(self._dispatch(units, plain, n_workers), len(tasks))
 
     def _dispatch(
         self, units: list[Unit], plain: list[Task], n_workers: int

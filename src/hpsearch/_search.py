@@ -196,6 +196,7 @@ class _SearchMixin(BaseSearchCV):
             with interruptible():
                 trials = run.run()
         finally:
+            self.workers_ = dict(executor.lanes)  # where the units ran
             executor.close()
             progress.close()
             close = getattr(recorder, "close", None)
@@ -342,6 +343,11 @@ feature_names_in_
         As in scikit-learn.
     results_ : pandas.DataFrame
         ``cv_results_`` as a table, one row per candidate.
+    workers_ : dict
+        Where the fits ran and how many at once: ``{"serial": 1}``,
+        ``{"threads": 2}``, ``{"threads": 1, "processes": 1}`` (the units held
+        the GIL, so all but one thread moved to processes), ``{"processes": 2}``
+        or ``{"dask": 8}``.
 
     Examples
     --------

@@ -25,11 +25,17 @@ class Executor(Protocol):
     ``n_workers`` is how many items may run at once. ``threads_per_unit`` is
     how many BLAS/OpenMP/PyTorch threads one item may use where it runs (None:
     leave the worker's own setting, as in this process or on a Dask worker,
-    whose nanny already starts it with one thread per library).
+    whose nanny already starts it with one thread per library). ``lanes``
+    says where units ran, for the search's ``workers_``.
     """
 
     n_workers: int
     threads_per_unit: int | None
+
+    @property
+    def lanes(self) -> dict[str, int]:
+        """Where units run and how many at once: ``{"threads": 2}``, ..."""
+        ...
 
     def map_unordered(
         self, fn: Callable[[S, T], R], items: Iterable[T], shared: S

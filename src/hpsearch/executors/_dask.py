@@ -141,6 +141,11 @@ class DaskExecutor:
         self._closed = False
         self._rescatters = 0
 
+    @property
+    def lanes(self) -> dict[str, int]:
+        """Units run on the cluster's worker threads, this many at once."""
+        return {"dask": self.n_workers}
+
     def _cluster_threads(self) -> int:
         return max(1, sum(self.client.nthreads().values()))
 

@@ -36,11 +36,20 @@ S = TypeVar("S")
 T = TypeVar("T")
 R = TypeVar("R")
 
-# Auto mode decides after this much unit time on threads (summed over threads)...
+# Auto mode measures thread units after a warm-up of WARM_UP_UNITS per thread
+# (the first batches are tiny and pay for lazy imports), until PROBE_SECONDS of
+# unit time (summed over threads)...
+WARM_UP_UNITS = 1
 PROBE_SECONDS = 1.0
-# ...and keeps threads if their units spent at least this share on the CPU. Units
-# that free the GIL measure 0.9-1.0 on two cores, GIL-bound ones 0.5-0.7.
-MIN_THREAD_EFFICIENCY = 0.8
+# ...and then moves to processes when the threads' efficiency (their CPU time
+# over their wall time) is below MIN_THREAD_EFFICIENCY, unless too little work
+# is left to pay for starting workers: about WORKER_START_SECONDS of CPU each,
+# importing scikit-learn; the move needs twice that in work left. Measured on
+# two cores: compiled fits that free the GIL (SVMs, trees, forests, PCA) give
+# 0.9-1.0; text vectorising 0.7-0.8, where one thread and one process beat two
+# threads by about 10%; many tiny trees 0.75-0.85, where the two are even.
+WORKER_START_SECONDS = 1.2
+MIN_THREAD_EFFICIENCY = 0.85
 
 
 class SerialExecutor:
@@ -48,6 +57,11 @@ class SerialExecutor:
 
     n_workers = 1
     threads_per_unit: int | None = None  # the whole machine is this process's
+
+    @property
+    def lanes(self) -> dict[str, int]:
+        """Units run one at a time in this process."""
+        return {"serial": 1}
 
     def map_unordered(
         self, fn: Callable[[S, T], R], items: Iterable[T], shared: S
@@ -87,6 +101,8 @@ class LocalExecutor:
             self._threads = _ThreadLane(self.n_workers)
         self._probing = mode == "auto"
         self._cpu = self._wall = 0.0
+        self._warm_up = WARM_UP_UNITS * self.n_workers
+        self._probed_tasks = 0
         self.efficiency: float | None = None  # measured share of time on the CPU
         self._abort: Callable[[], None] | None = None
 
@@ -105,14 +121,15 @@ class LocalExecutor:
     ) -> Iterator[R]:
         """Yield ``fn(shared, item)`` for each item as lanes finish them."""
         items = iter(items)
-        pending: dict[Future[Any], Any] = {}
+        pending: dict[Future[Any], tuple[Any, int]] = {}  # lane, tasks in unit
         sent: dict[int, Any] = {}  # the shared data as each lane receives it
         finished = False
 
         def abort() -> None:
             for future in pending:
                 future.cancel()
-            if self._processes is not None and pending:
+            if any(lane is self._processes for lane, _ in pending.values()):
+                assert self._processes is not None
                 self._processes.kill()  # stop what runs now, as joblib does
             pending.clear()
 
@@ -134,17 +151,21 @@ class LocalExecutor:
                             break
                         if id(lane) not in sent:
                             sent[id(lane)] = lane.prepare(shared)
-                        pending[lane.submit(fn, sent[id(lane)], item)] = lane
+                        future = lane.submit(fn, sent[id(lane)], item)
+                        pending[future] = (lane, _n_tasks(item))
                         lane.busy += 1
                 if not pending:
                     break
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
-                    lane = pending.pop(future)
+                    lane, tasks = pending.pop(future)
                     lane.busy -= 1
                     result, cpu, wall = future.result()
                     if lane is self._threads and self._probing:
-                        self._observe(cpu, wall)
+                        left = getattr(items, "remaining_tasks", None)
+                        if left is not None:
+                            left += sum(n for _, n in pending.values())
+                        self._observe(cpu, wall, tasks, left)
                     yield result
             finished = True
         finally:
@@ -157,15 +178,26 @@ class LocalExecutor:
                 if lane is not None:
                     lane.release(sent.pop(id(lane), None))
 
-    def _observe(self, cpu: float, wall: float) -> None:
-        """Add a thread unit's times; once there are enough, pick the lanes."""
+    def _observe(self, cpu: float, wall: float, tasks: int, left: int | None) -> None:
+        """Add a thread unit's times; once there are enough, pick the lanes.
+
+        ``left`` is how many tasks are still to run (None: unknown).
+        """
+        if self._warm_up > 0:
+            self._warm_up -= 1
+            return
         self._cpu += cpu
         self._wall += wall
-        if self._wall < PROBE_SECONDS:
+        self._probed_tasks += tasks
+        if self._wall < PROBE_SECONDS or self.n_workers < 2:
             return
         self._probing = False
-        self.efficiency = self._cpu / self._wall
-        if self.efficiency < MIN_THREAD_EFFICIENCY and self.n_workers > 1:
+        self.efficiency = efficiency = self._cpu / self._wall
+        move = efficiency < MIN_THREAD_EFFICIENCY
+        if left is not None:  # CPU seconds of work left, at this efficiency
+            work = left * self._cpu / self._probed_tasks
+            move = move and work > 2 * (self.n_workers - 1) * WORKER_START_SECONDS
+        if move:
             assert self._threads is not None
             self._threads.resize(1)  # this process works on while workers start
             self._processes = _ProcessLane(self.n_workers - 1)
@@ -209,6 +241,14 @@ class _ProcessLimits:
         if self._torch is not None:
             torch, before = self._torch
             torch.set_num_threads(before)
+
+
+def _n_tasks(item: Any) -> int:
+    """Tasks in a unit of work (a planned unit is a sequence of tasks)."""
+    try:
+        return max(1, len(item))
+    except TypeError:
+        return 1
 
 
 def _timed(fn: Callable[[S, T], R], shared: S, item: T) -> tuple[R, float, float]:
