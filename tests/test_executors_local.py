@@ -11,7 +11,7 @@ import threading
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_iris
+from sklearn.datasets import load_digits, load_iris
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV as SkGridSearchCV
 from sklearn.pipeline import Pipeline
@@ -269,3 +269,66 @@ def test_results_are_equal_when_a_search_moves_from_threads_to_processes(monkeyp
         ours_key = key.replace("score", "accuracy")
         assert np.array_equal(ours.cv_results_[ours_key], theirs.cv_results_[key])
     assert ours.best_params_ == theirs.best_params_
+
+
+INTERRUPTIBLE = textwrap.dedent(
+    """
+    import json, sys
+    from sklearn.datasets import load_digits
+    from sklearn.svm import SVC
+    from hpsearch import GridSearchCV
+
+    X, y = load_digits(return_X_y=True)
+    grid = {"C": [0.5, 1.0, 2.0, 4.0], "gamma": [0.0005, 0.001, 0.002]}
+    search = GridSearchCV(SVC(), grid, n_jobs=2, progress=False,
+                          storage=sys.argv[1], study="threads")
+    search.fit(X, y)
+    print(json.dumps({"workers": search.workers_,
+                      "means": list(search.cv_results_["mean_test_score"])}))
+    """
+)
+
+
+def test_ctrl_c_stops_a_search_on_threads_at_once_and_it_resumes(tmp_path):
+    import json
+    import signal
+    import time
+
+    from hpsearch import load_study
+
+    script = tmp_path / "interruptible.py"
+    script.write_text(INTERRUPTIBLE)
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    process = subprocess.Popen(
+        [sys.executable, str(script), url],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if load_study(url, "threads").progress.done >= 6:
+                break
+        except KeyError:  # the study is not created yet
+            pass
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    sent = time.monotonic()
+    _, err = process.communicate(timeout=60)
+    assert process.returncode != 0, "the search finished before the signal"
+    assert time.monotonic() - sent < 5, "Ctrl-C waited for the fits on threads"
+    assert "search interrupted (SIGINT)" in err, err
+    kept = load_study(url, "threads").progress.done
+    assert 6 <= kept < 60
+
+    resumed = subprocess.run(
+        [sys.executable, str(script), url], capture_output=True, text=True, timeout=120
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    out = json.loads(resumed.stdout.strip().splitlines()[-1])
+    assert out["workers"] == {"threads": 2}
+    X, y = load_digits(return_X_y=True)
+    grid = {"C": [0.5, 1.0, 2.0, 4.0], "gamma": [0.0005, 0.001, 0.002]}
+    theirs = SkGridSearchCV(SVC(), grid, n_jobs=1).fit(X, y)
+    assert out["means"] == list(theirs.cv_results_["mean_test_score"])

@@ -331,9 +331,12 @@ error_score, return_train_score
     study : str, default=None
         The study's name in the storage; None derives one from the search.
     backend : str, Client or None, default=None
-        Where the work runs: None or "loky" (local processes), "threading",
-        "dask" (the active ``distributed.Client``), a scheduler address or a
-        ``Client``.
+        Where the work runs. None: with ``n_jobs`` > 1, threads of this
+        process for scikit-learn's estimators (moving to loky processes if
+        their fits hold the GIL), loky processes for any other estimator.
+        "loky" (processes) and "threading" force one kind; "dask" (the active
+        ``distributed.Client``), a scheduler address or a ``Client`` run on a
+        Dask cluster.
 
     Attributes
     ----------

@@ -133,6 +133,7 @@ def test_interrupt_keeps_work_and_prints_the_resume_command(
         "--study slow\n"
     )
     assert hint in err
+    assert "To resume, run the same search again" not in err  # one hint, not two
     kept = stored_fits(folder)
     assert kept >= 3
     storage = f"sqlite:///{folder / 'runs.db'}"

@@ -26,6 +26,7 @@ from hpsearch._errors import HpsearchError, StudyMismatchError
 from hpsearch.cli import _output as out
 from hpsearch.cli._schema import DEFAULT_STORAGE, Overrides
 from hpsearch.cli._studyfile import StudyPlan, load_study_file
+from hpsearch.storage._recorder import caller_tells_how_to_resume
 
 EXIT_INTERRUPTED = 130
 
@@ -124,7 +125,8 @@ def cli(debug: bool) -> None:
 @click.option(
     "--backend",
     default=None,
-    help='Where fits run: "loky", "threading", "serial", "dask".',
+    help='Where fits run: "loky", "threading", "serial", "dask" or an address '
+    "(default: threads for scikit-learn estimators, else loky).",
 )
 @click.option(
     "--n-iter",
@@ -174,7 +176,8 @@ def run(
     if done:
         info.print(f"Resuming: {done} fits are already stored; only the rest will run.")
     try:
-        search = plan.fit()
+        with caller_tells_how_to_resume():  # in the command's words, below
+            search = plan.fit()
     except KeyboardInterrupt as exc:
         _report_interrupt(plan, overrides)
         # The storage raises KeyboardInterrupt("SIGTERM") for a SIGTERM.

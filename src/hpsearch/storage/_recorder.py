@@ -19,6 +19,7 @@ import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
@@ -274,6 +275,8 @@ class StudyRecorder:
         raise KeyboardInterrupt(name)
 
     def _tell_how_to_resume(self, signame: str) -> None:
+        if not _SAY_HOW_TO_RESUME.get():
+            return
         total = len(self._planned) * self._n_splits
         done = sum(1 for k, s in self._done if k in self._planned)
         storage = self.storage.url
@@ -285,6 +288,21 @@ class StudyRecorder:
             file=sys.stderr,
             flush=True,
         )
+
+
+# Whether an interrupted search prints how to resume it from Python; a caller
+# with its own words for it (the command line) turns this off.
+_SAY_HOW_TO_RESUME: ContextVar[bool] = ContextVar("say_how_to_resume", default=True)
+
+
+@contextlib.contextmanager
+def caller_tells_how_to_resume() -> Iterator[None]:
+    """Within this block, an interrupted search leaves the resume hint to the caller."""
+    token = _SAY_HOW_TO_RESUME.set(False)
+    try:
+        yield
+    finally:
+        _SAY_HOW_TO_RESUME.reset(token)
 
 
 def _seed(random_state: Any) -> int | None:
