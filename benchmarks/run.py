@@ -30,7 +30,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -43,22 +42,6 @@ IMPLS = ["sklearn", "hpsearch", "sklearn-memory", "dask-ml"]
 
 # ---------------------------------------------------------------------------
 # In the child process: one search, or the limit
-
-
-def _peak_rss(stop: threading.Event, out: list[float]) -> None:
-    """Sample the RSS of this process and its children until ``stop``."""
-    import psutil
-
-    me = psutil.Process()
-    peak = 0
-    while not stop.is_set():
-        total = 0
-        for proc in [me, *me.children(recursive=True)]:
-            with contextlib.suppress(psutil.Error):  # a worker that just exited
-                total += proc.memory_info().rss
-        peak = max(peak, total)
-        stop.wait(0.02)
-    out.append(peak / 2**20)
 
 
 def _search(impl: str, workload: Any, quick: bool, tmp: str) -> Any:
@@ -100,17 +83,11 @@ def run_child(impl: str, name: str, quick: bool) -> dict[str, Any]:
     workload = WORKLOADS[name]
     with tempfile.TemporaryDirectory() as tmp:
         search, X, y = _search(impl, workload, quick, tmp)
-        stop, peak = threading.Event(), []
-        sampler = threading.Thread(target=_peak_rss, args=(stop, peak))
-        sampler.start()
         start = time.perf_counter()
         search.fit(X, y)
         wall = time.perf_counter() - start
-        stop.set()
-        sampler.join()
     return {
         "wall": wall,
-        "peak_mb": peak[0],
         "best": repr(sorted(search.best_params_.items())),
         "means": [float(v) for v in search.cv_results_["mean_test_score"]],
     }
@@ -188,17 +165,39 @@ def machine_speedup() -> float:
 
 
 def _child(args: list[str]) -> dict[str, Any]:
+    """Run this script in a fresh process; its JSON result and peak memory.
+
+    Memory is sampled from here, not by a thread in the child: a sampling
+    thread would hold the GIL of a search that runs on threads.
+    """
+    import psutil
+
     env = dict(os.environ, PYTHONPATH=str(HERE))
-    proc = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
+    with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
+        proc = subprocess.Popen(
+            [sys.executable, str(Path(__file__).resolve()), *args],
+            stdout=stdout,
+            stderr=stderr,
+            text=True,
+            env=env,
+        )
+        peak = 0
+        child = psutil.Process(proc.pid)
+        while proc.poll() is None:
+            total = 0
+            with contextlib.suppress(psutil.Error):  # a process that just exited
+                for one in [child, *child.children(recursive=True)]:
+                    with contextlib.suppress(psutil.Error):
+                        total += one.memory_info().rss
+            peak = max(peak, total)
+            time.sleep(0.05)
+        stdout.seek(0)
+        stderr.seek(0)
+        out, err = stdout.read(), stderr.read()
     if proc.returncode != 0:
-        return {"error": (proc.stderr.strip().splitlines() or ["?"])[-1]}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+        return {"error": (err.strip().splitlines() or ["?"])[-1]}
+    result = json.loads(out.strip().splitlines()[-1])
+    return {**result, "peak_mb": peak / 2**20}
 
 
 def dask_ml_status() -> str | None:

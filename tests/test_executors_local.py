@@ -108,7 +108,15 @@ def free_the_gil(shared, item):
     return item, os.getpid()
 
 
-def test_auto_moves_units_that_hold_the_gil_to_worker_processes():
+@pytest.fixture
+def short_probe(monkeypatch):
+    """Decide after 0.3 s of unit time, however fast this machine runs units."""
+    import hpsearch.executors._local as local
+
+    monkeypatch.setattr(local, "PROBE_SECONDS", 0.3)
+
+
+def test_auto_moves_units_that_hold_the_gil_to_worker_processes(short_probe):
     executor = LocalExecutor(2, "auto")
     try:
         results = list(executor.map_unordered(hold_the_gil, range(300), None))
@@ -122,7 +130,9 @@ def test_auto_moves_units_that_hold_the_gil_to_worker_processes():
     assert os.getpid() in pids and len(pids) == 2
 
 
-def test_auto_keeps_threads_when_too_little_work_is_left_to_pay_for_processes():
+def test_auto_keeps_threads_when_too_little_work_is_left_to_pay_for_processes(
+    short_probe,
+):
     from hpsearch._planning import Plan
 
     units = [(i,) for i in range(90)]  # Plan tells how many tasks are left
@@ -142,7 +152,7 @@ def test_auto_keeps_threads_when_too_little_work_is_left_to_pay_for_processes():
     assert executor.lanes == {"threads": 2}
 
 
-def test_auto_keeps_units_that_free_the_gil_on_threads():
+def test_auto_keeps_units_that_free_the_gil_on_threads(short_probe):
     executor = LocalExecutor(2, "auto")
     try:
         results = list(executor.map_unordered(free_the_gil, range(80), None))
