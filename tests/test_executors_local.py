@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -342,3 +343,29 @@ def test_ctrl_c_stops_a_search_on_threads_at_once_and_it_resumes(tmp_path):
     grid = {"C": [0.5, 1.0, 2.0, 4.0], "gamma": [0.0005, 0.001, 0.002]}
     theirs = SkGridSearchCV(SVC(), grid, n_jobs=1).fit(X, y)
     assert out["means"] == list(theirs.cv_results_["mean_test_score"])
+
+
+def test_a_bad_pre_dispatch_is_refused_before_any_fit_or_write(tmp_path):
+    from hpsearch import list_studies
+
+    X, y = load_iris(return_X_y=True)
+    WHERE.clear()
+    pipe = Pipeline([("where", FunctionTransformer(record_where)), ("svc", SVC())])
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    search = GridSearchCV(
+        pipe,
+        {"svc__C": [1.0, 2.0]},
+        n_jobs=2,
+        pre_dispatch="3*m",
+        progress=False,
+        storage=url,
+    )
+    message = (
+        "pre_dispatch must be an int, 'all' or an expression of n_jobs such as "
+        "'2*n_jobs'; got '3*m'."
+    )
+    with pytest.raises(ValueError, match=re.escape(message)):
+        search.fit(X, y)
+    assert WHERE == []
+    assert list_studies(url) == []
+    assert LocalExecutor(2, "threads", pre_dispatch="3*n_jobs")._in_flight == 6

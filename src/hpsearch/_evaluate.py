@@ -69,7 +69,7 @@ def evaluate_unit(ctx: EvalContext, tasks: Sequence[Task]) -> list[FoldResult]:
         if ctx.threads is not None:
             if threading.current_thread() is threading.main_thread():
                 stack.enter_context(threadpool_limits(limits=ctx.threads))
-                stack.enter_context(_torch_threads(ctx.threads))
+                stack.enter_context(torch_threads(ctx.threads))
             else:
                 # A thread of the caller: BLAS and PyTorch limits are for the
                 # whole process, set by the executor; OpenMP's are per thread.
@@ -84,7 +84,7 @@ def evaluate_unit(ctx: EvalContext, tasks: Sequence[Task]) -> list[FoldResult]:
         return [fit_and_score(ctx, task) for task in tasks]
 
 
-class _torch_threads:  # noqa: N801 - used as a context manager
+class torch_threads:  # noqa: N801 - used as a context manager
     """Limit PyTorch's intra-op threads, if PyTorch is loaded, for a while."""
 
     def __init__(self, n: int) -> None:

@@ -33,7 +33,7 @@ from hpsearch._progress import SearchProgress
 from hpsearch._records import Candidate, FoldResult
 from hpsearch._results import to_cv_results, to_frame, warn_or_raise_fit_failures
 from hpsearch._space import check_distributions, check_grid
-from hpsearch.executors import make_executor, threadable
+from hpsearch.executors import check_pre_dispatch, make_executor, threadable
 from hpsearch.strategies import GridStrategy, RandomStrategy, Strategy, Trial
 
 _HPSEARCH_CONSTRAINTS: dict[str, list[Any]] = {
@@ -109,6 +109,7 @@ class _SearchMixin(BaseSearchCV):
             X, y, **routed.splitter.split
         )
         self._check_space()  # before anything is fitted or stored
+        check_pre_dispatch(self.pre_dispatch)
         splits = list(self._checked_cv_orig.split(X, y, **routed.splitter.split))
         if len(splits) != self.n_splits_:
             raise ValueError(

@@ -5,13 +5,14 @@ worker processes, or a cluster. Each is a small adapter to one interface,
 
 from hpsearch.executors._base import Executor, make_executor, threadable
 from hpsearch.executors._dask import DaskExecutor
-from hpsearch.executors._local import LocalExecutor, SerialExecutor
+from hpsearch.executors._local import LocalExecutor, SerialExecutor, check_pre_dispatch
 
 __all__ = [
     "DaskExecutor",
     "Executor",
     "LocalExecutor",
     "SerialExecutor",
+    "check_pre_dispatch",
     "make_executor",
     "threadable",
 ]

@@ -17,7 +17,6 @@ import io
 import os
 import pickle
 import queue
-import sys
 import tempfile
 import threading
 import time
@@ -31,6 +30,8 @@ import joblib
 import numpy as np
 from joblib import effective_n_jobs
 from threadpoolctl import threadpool_limits
+
+from hpsearch._evaluate import torch_threads
 
 S = TypeVar("S")
 T = TypeVar("T")
@@ -135,7 +136,11 @@ class LocalExecutor:
 
         self._abort = abort
         # Threads share this process: its BLAS and PyTorch pools are limited.
-        limits = _ProcessLimits(self.threads_per_unit) if self._threads else None
+        limits = contextlib.ExitStack()
+        if self._threads is not None:
+            n = self.threads_per_unit
+            limits.enter_context(threadpool_limits(limits=n, user_api="blas"))
+            limits.enter_context(torch_threads(n))
         try:
             exhausted = False
             while True:
@@ -171,8 +176,7 @@ class LocalExecutor:
         finally:
             if not finished:
                 abort()
-            if limits is not None:
-                limits.close()
+            limits.close()
             self._abort = None
             for lane in (self._threads, self._processes):
                 if lane is not None:
@@ -213,6 +217,11 @@ class LocalExecutor:
 _END = object()
 
 
+def check_pre_dispatch(pre_dispatch: Any) -> None:
+    """Raise ValueError, before anything starts, if joblib could not read it."""
+    _in_flight(pre_dispatch, 1)
+
+
 def _in_flight(pre_dispatch: Any, n_workers: int) -> int:
     """How many units may be queued or running at once, as joblib reads it."""
     if isinstance(pre_dispatch, int):
@@ -221,26 +230,12 @@ def _in_flight(pre_dispatch: Any, n_workers: int) -> int:
         return 1 << 30
     try:
         value = eval(str(pre_dispatch), {"__builtins__": {}}, {"n_jobs": n_workers})
+        return max(n_workers, int(value))
     except Exception:
-        return 2 * n_workers
-    return max(n_workers, int(value))
-
-
-class _ProcessLimits:
-    """BLAS and PyTorch threads limited for the whole process, until closed."""
-
-    def __init__(self, n: int) -> None:
-        self._blas = threadpool_limits(limits=n, user_api="blas")
-        torch = sys.modules.get("torch")
-        self._torch = (torch, torch.get_num_threads()) if torch is not None else None
-        if torch is not None:
-            torch.set_num_threads(n)
-
-    def close(self) -> None:
-        self._blas.restore_original_limits()
-        if self._torch is not None:
-            torch, before = self._torch
-            torch.set_num_threads(before)
+        raise ValueError(
+            "pre_dispatch must be an int, 'all' or an expression of n_jobs such "
+            f"as '2*n_jobs'; got {pre_dispatch!r}."
+        ) from None
 
 
 def _n_tasks(item: Any) -> int:
