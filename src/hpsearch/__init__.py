@@ -1,7 +1,8 @@
 """hpsearch: hyperparameter search for scikit-learn, faster, resumable, observable.
 
-``GridSearchCV`` and ``RandomizedSearchCV`` are drop-in replacements for
-scikit-learn's classes of the same names.
+``GridSearchCV``, ``RandomizedSearchCV``, ``HalvingGridSearchCV`` and
+``HalvingRandomSearchCV`` are drop-in replacements for scikit-learn's classes
+of the same names.
 """
 
 from hpsearch._errors import (
@@ -15,6 +16,7 @@ from hpsearch._errors import (
     StudyMismatchError,
     StudyNotFoundError,
 )
+from hpsearch._halving import HalvingGridSearchCV, HalvingRandomSearchCV
 from hpsearch._search import GridSearchCV, RandomizedSearchCV
 from hpsearch.storage import delete_study, list_studies, load_study
 
@@ -24,6 +26,8 @@ __all__ = [
     "BackendError",
     "ClusterError",
     "GridSearchCV",
+    "HalvingGridSearchCV",
+    "HalvingRandomSearchCV",
     "HpsearchError",
     "MissingExtraError",
     "NotStorableError",

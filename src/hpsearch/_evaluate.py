@@ -9,26 +9,21 @@ metric is named ``"score"``, the name scikit-learn's ``cv_results_`` uses.
 from __future__ import annotations
 
 import numbers
-import sys
-import threading
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import ExitStack, suppress
+from contextlib import suppress
 from dataclasses import dataclass, field
 from traceback import format_exc
 from typing import Any
 
 import numpy as np
-from sklearn import config_context, get_config
+from sklearn import get_config
 from sklearn.base import clone
 from sklearn.utils.metaestimators import _safe_split
 from sklearn.utils.validation import _check_method_params, _num_samples
-from threadpoolctl import threadpool_limits
 
-from hpsearch._records import FoldResult, Task
-
-Split = tuple[np.ndarray, np.ndarray]
+from hpsearch._records import FoldResult, Split, Task
 
 
 @dataclass
@@ -54,63 +49,35 @@ class EvalContext:
     # every worker as scikit-learn's own joblib helpers do.
     config: Mapping[str, Any] = field(default_factory=get_config)
     warning_filters: list[Any] = field(default_factory=lambda: list(warnings.filters))
+    # What a task's resource is: "n_samples" (its indices are subsampled),
+    # the name of the estimator parameter it sets, or None (no resource).
+    resource: str | None = None
 
 
-def evaluate_unit(ctx: EvalContext, tasks: Sequence[Task]) -> list[FoldResult]:
-    """Run a unit of tasks with the caller's settings and threads limited."""
-    with ExitStack() as stack:
-        stack.enter_context(config_context(**ctx.config))  # per thread
-        # In a thread of the caller the filters are already the caller's, and
-        # are global: only a worker process sets them (catch_warnings is not
-        # safe to use from several threads at once).
-        if warnings.filters != ctx.warning_filters:
-            stack.enter_context(warnings.catch_warnings())
-            warnings.filters[:] = ctx.warning_filters  # type: ignore[index]
-        if ctx.threads is not None:
-            if threading.current_thread() is threading.main_thread():
-                stack.enter_context(threadpool_limits(limits=ctx.threads))
-                stack.enter_context(torch_threads(ctx.threads))
-            else:
-                # A thread of the caller: BLAS and PyTorch limits are for the
-                # whole process, set by the executor; OpenMP's are per thread.
-                stack.enter_context(
-                    threadpool_limits(limits=ctx.threads, user_api="openmp")
-                )
-        chains = getattr(tasks, "chains", None)  # a planned unit: see _planning
-        if chains is not None and any(chains):
-            from hpsearch._prefix import evaluate_prefixed  # it builds on this module
-
-            return evaluate_prefixed(ctx, tasks, chains)
-        return [fit_and_score(ctx, task) for task in tasks]
+def task_indices(ctx: EvalContext, task: Task) -> Split:
+    """The (train, test) indices of a task: its round's own, or its split's."""
+    return ctx.splits[task.split] if task.indices is None else task.indices
 
 
-class torch_threads:  # noqa: N801 - used as a context manager
-    """Limit PyTorch's intra-op threads, if PyTorch is loaded, for a while."""
+def task_params(ctx: EvalContext, task: Task) -> dict[str, Any]:
+    """The parameters a task's estimator gets: its candidate's and its budget."""
+    params = dict(task.candidate.params)
+    if task.resource is not None and ctx.resource not in (None, "n_samples"):
+        params[ctx.resource] = task.resource
+    return params
 
-    def __init__(self, n: int) -> None:
-        self.n = n
-        self.before: int | None = None
 
-    def __enter__(self) -> None:
-        torch = sys.modules.get("torch")
-        if torch is not None:
-            self.before = torch.get_num_threads()
-            torch.set_num_threads(self.n)
-
-    def __exit__(self, *exc: object) -> None:
-        torch = sys.modules.get("torch")
-        if torch is not None and self.before is not None:
-            torch.set_num_threads(self.before)
+def make_estimator(ctx: EvalContext, task: Task) -> Any:
+    """A clone of the search's estimator with the task's parameters."""
+    # Parameters are cloned too: they may be estimators (a pipeline step).
+    return clone(ctx.estimator).set_params(**clone(task_params(ctx, task), safe=False))
 
 
 def fit_and_score(ctx: EvalContext, task: Task) -> FoldResult:
     """Fit a clone of the estimator with the task's parameters; score it."""
-    train, test = ctx.splits[task.split]
+    train, test = task_indices(ctx, task)
     fit_params = _check_method_params(ctx.X, params=dict(ctx.fit_params), indices=train)
-    # Parameters are cloned too: they may be estimators (a pipeline step).
-    estimator = clone(ctx.estimator).set_params(
-        **clone(dict(task.candidate.params), safe=False)
-    )
+    estimator = make_estimator(ctx, task)
     X_train, y_train = _safe_split(estimator, ctx.X, ctx.y, train)
     X_test, y_test = _safe_split(estimator, ctx.X, ctx.y, test, train)
     started_at = time.time()
@@ -158,7 +125,7 @@ def scored_result(
         fitted,
         *test,
         ctx.scorer,
-        score_params(ctx, task.split, test=True),
+        score_params(ctx, task, test=True),
         ctx.error_score,
     )
     score_time = time.perf_counter() - start
@@ -168,7 +135,7 @@ def scored_result(
             fitted,
             *train,
             ctx.scorer,
-            score_params(ctx, task.split, test=False),
+            score_params(ctx, task, test=False),
             ctx.error_score,
         )
         notes += train_notes
@@ -183,12 +150,13 @@ def scored_result(
         started_at=started_at,
         finished_at=time.time(),
         extra={"warnings": notes} if notes else {},
+        resource=task.resource,
     )
 
 
-def score_params(ctx: EvalContext, split: int, test: bool) -> dict[str, Any]:
-    """The scorer's parameters for the test (or training) part of a split."""
-    indices = ctx.splits[split][1 if test else 0]
+def score_params(ctx: EvalContext, task: Task, test: bool) -> dict[str, Any]:
+    """The scorer's parameters for the test (or training) part of a task."""
+    indices = task_indices(ctx, task)[1 if test else 0]
     return _check_method_params(ctx.X, params=dict(ctx.score_params), indices=indices)
 
 
@@ -200,7 +168,7 @@ def failed_result(
     The metric names are filled in by the search once it knows them (a
     callable scorer only reveals them when it first succeeds).
     """
-    _, test = ctx.splits[task.split]
+    _, test = task_indices(ctx, task)
     return FoldResult(
         candidate_key=task.candidate.key,
         split=task.split,
@@ -213,6 +181,7 @@ def failed_result(
         error=error,
         started_at=started_at,
         finished_at=time.time(),
+        resource=task.resource,
     )
 
 

@@ -1,26 +1,30 @@
 """The one search loop that every search class, resume and the CLI share.
 
-    while batch := strategy.propose(history):
-        evaluate batch x splits (stored results are reused, duplicates run once)
-        history += trials
+    ask the strategy for work (at the start, and whenever a worker is free)
+    proposals -> tasks (candidate, resource, split), minus stored results
+    tasks -> units (planner) -> executor, results recorded as they arrive
+    until nothing runs and the strategy proposes nothing
 
 *What* to evaluate is the strategy's business, *where* it runs the executor's,
-*what was already done* the recorder's (a storage session, or nothing).
+*what was already done* the recorder's (a storage session, or nothing). The
+loop owns the run: it opens nothing, but it closes the executor, the progress
+display and the recorder however the run ends, and runs inside the
+recorder's interruption handling.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import contextlib
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
-from hpsearch._evaluate import EvalContext, evaluate_unit
+from hpsearch._evaluate import EvalContext
 from hpsearch._planning import Planner
-from hpsearch._records import Candidate, FoldResult, Task
-from hpsearch.executors import Executor
-from hpsearch.strategies import Strategy, Trial
-
-TaskKey = tuple[str, int]
+from hpsearch._records import FoldResult, Proposal, Resource, Task, TaskKey
+from hpsearch._worker import evaluate_unit
+from hpsearch.executors import WAIT, Executor
+from hpsearch.strategies import History, Strategy, Trial
 
 
 class Recorder(Protocol):
@@ -29,96 +33,254 @@ class Recorder(Protocol):
     Contract: ``record`` may commit in the background, but never holds more
     than one batch uncommitted: when it returns, every earlier batch is
     committed. A killed search thus loses at most the units in flight and the
-    batch being committed; ``close`` (when present) waits for that batch.
+    batch being committed; ``close`` waits for that batch and marks the run
+    finished or interrupted. ``random_state`` is the seed the study keeps for
+    a search whose ``random_state`` is None (None: use the search's own).
     """
+
+    random_state: int | None
 
     def known(self) -> Mapping[TaskKey, FoldResult]:
         """The results recorded before this search started."""
+        ...
+
+    def start(self, proposals: Sequence[Proposal]) -> None:
+        """Proposals about to be evaluated: keep their candidates and order."""
         ...
 
     def record(self, results: Sequence[FoldResult]) -> None:
         """Keep these results durably."""
         ...
 
+    def interruptible(self) -> contextlib.AbstractContextManager[None]:
+        """A context in which SIGINT/SIGTERM stop the run cleanly."""
+        ...
+
+    def close(self) -> None:
+        """Wait for the last commit; say how the run ended."""
+        ...
+
 
 class MemoryRecorder:
     """Keeps nothing beyond this search: scikit-learn's behaviour."""
+
+    random_state: int | None = None
 
     def known(self) -> Mapping[TaskKey, FoldResult]:
         """Nothing is known in advance."""
         return {}
 
+    def start(self, proposals: Sequence[Proposal]) -> None:
+        """Nothing to keep."""
+
     def record(self, results: Sequence[FoldResult]) -> None:
         """Nothing to keep: the search holds its own results."""
+
+    def interruptible(self) -> contextlib.AbstractContextManager[None]:
+        """Ctrl-C raises KeyboardInterrupt as usual."""
+        return contextlib.nullcontext()
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+
+class Display(Protocol):
+    """What shows the run: verbose lines, a progress bar (``_progress``)."""
+
+    def start(self, proposals: Sequence[Proposal], n_splits: int) -> None:
+        """Proposals start."""
+        ...
+
+    def update(self, result: FoldResult) -> None:
+        """A fold result arrived (or was found stored)."""
+        ...
+
+    def close(self) -> None:
+        """The run ended."""
+        ...
+
+
+class _NoDisplay:
+    def start(self, proposals: Sequence[Proposal], n_splits: int) -> None:
+        pass
+
+    def update(self, result: FoldResult) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+Planning = Callable[[Sequence[Task], int], Iterable[Sequence[Task]]]
+
+
+@dataclass
+class _Open:
+    """A (candidate, resource) being evaluated: its proposals, splits to come."""
+
+    proposals: list[Proposal]
+    missing: set[int]
 
 
 @dataclass
 class SearchRun:
-    """One run of the loop; ``trials`` grows round by round."""
+    """One run of the loop; ``trials`` holds the complete proposals, in order.
+
+    ``on_result`` is called for every result, stored ones included.
+    """
 
     strategy: Strategy
     ctx: EvalContext
     executor: Executor
     recorder: Recorder = field(default_factory=MemoryRecorder)
-    on_round: Callable[[Sequence[Candidate], int], None] | None = None
+    display: Display = field(default_factory=_NoDisplay)
     on_result: Callable[[FoldResult], None] | None = None
     # Groups tasks into units of work; None: hpsearch._planning.Planner, which
     # shares pipeline prefixes, batches small tasks and learns task times.
-    planner: Callable[[Sequence[Task], int], Iterable[Sequence[Task]]] | None = None
+    planner: Planning | None = None
     trials: list[Trial] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.planner is None:
             self.planner = Planner(self.ctx)
+        self._known: dict[TaskKey, FoldResult] = {}
+        self._open: dict[tuple[str, Resource], _Open] = {}
+        self._started: list[Proposal] = []
+        self._completed: list[Trial] = []  # in completion order: the history
+        self._tasks_out = 0  # handed to the executor, not back yet
+        self._units_out = 0
 
     def run(self) -> list[Trial]:
-        """Evaluate round after round until the strategy proposes nothing."""
-        known = dict(self.recorder.known())
-        n_round = 0
-        while batch := list(self.strategy.propose(self.trials)):
-            results = self._evaluate(batch, known)
-            n_splits = len(self.ctx.splits)
-            self.trials.extend(
-                Trial(c, tuple(results[c.key, s] for s in range(n_splits)), n_round)
-                for c in batch
-            )
-            n_round += 1
+        """Run until nothing runs and the strategy proposes nothing.
+
+        The executor, the display and the recorder are closed however the run
+        ends (Ctrl-C included); the complete trials are then in ``trials``.
+        """
+        try:
+            with self.recorder.interruptible():
+                self._run()
+        finally:
+            try:
+                self.executor.close()
+                self.display.close()
+            finally:
+                self.recorder.close()
+                self.trials = self._ordered_trials()
         return self.trials
 
-    def _evaluate(
-        self, batch: Sequence[Candidate], known: dict[TaskKey, FoldResult]
-    ) -> dict[TaskKey, FoldResult]:
-        n_splits = len(self.ctx.splits)
-        if self.on_round is not None:
-            self.on_round(batch, n_splits)
-        unique = {c.key: c for c in batch}  # duplicates are evaluated once
-        tasks = [
-            Task(candidate, split)
-            for candidate in unique.values()
-            for split in range(n_splits)
-            if (candidate.key, split) not in known
-        ]
-        for key, split in [
-            (c.key, s) for c in unique.values() for s in range(n_splits)
-        ]:
-            if (key, split) in known and self.on_result is not None:
-                self.on_result(known[key, split])
+    def _run(self) -> None:
+        self._known = dict(self.recorder.known())
         observe = getattr(self.planner, "observe", None)
         if observe is not None:
-            for result in known.values():
-                observe(result)  # stored and earlier rounds' times: longest first
-        assert self.planner is not None
-        units = self.planner(tasks, self.executor.n_workers)
+            for result in self._known.values():
+                observe(result)  # stored times: longest first
         try:
-            for results in self.executor.map_unordered(evaluate_unit, units, self.ctx):
-                self.recorder.record(results)
-                for result in results:
-                    known[result.candidate_key, result.split] = result
-                    if observe is not None:
-                        observe(result)  # sizes the batches still to come
-                    if self.on_result is not None:
-                        self.on_result(result)
+            for results in self.executor.map_unordered(
+                evaluate_unit, self._units(), self.ctx
+            ):
+                self._receive(results)
         except BaseException:
             self.executor.close()  # stop the work in flight: Ctrl-C, a raise
             raise
-        return known
+
+    def _units(self) -> Iterator[Any]:
+        """Units of work as the executor asks for them; WAIT: none for now."""
+        plan: Iterator[Sequence[Task]] = iter(())
+        while True:
+            unit = next(plan, None)
+            if unit is not None:
+                self._tasks_out += len(unit)
+                self._units_out += 1
+                yield unit
+                continue
+            idle = self.executor.n_workers - self._units_out
+            history = History(
+                trials=tuple(self._completed),
+                running=tuple(p for o in self._open.values() for p in o.proposals),
+                idle=max(0 if self._units_out else 1, idle),
+            )
+            proposals = list(self.strategy.propose(history))
+            if proposals:
+                plan = iter(self._start(proposals))
+            elif self._tasks_out:
+                yield WAIT  # results to come will tell the strategy more
+            else:
+                return
+
+    def _start(self, proposals: Sequence[Proposal]) -> Iterable[Sequence[Task]]:
+        """Open the proposals; the tasks not known yet, planned into units."""
+        n_splits = len(self.ctx.splits)
+        self.recorder.start(proposals)
+        self.display.start(proposals, n_splits)
+        tasks: list[Task] = []
+        opened: list[tuple[str, Resource]] = []
+        for proposal in proposals:
+            self._started.append(proposal)
+            entry = self._open.get(proposal.key)
+            if entry is not None:  # the same work already runs: wait for it
+                entry.proposals.append(proposal)
+                continue
+            key, resource = proposal.key
+            missing = set()
+            for split in range(n_splits):
+                found = self._known.get((key, resource, split))
+                if found is None:
+                    missing.add(split)
+                    indices = (
+                        None if proposal.splits is None else proposal.splits[split]
+                    )
+                    tasks.append(Task(proposal.candidate, split, resource, indices))
+                else:
+                    self._tell(found)
+            self._open[proposal.key] = _Open([proposal], missing)
+            opened.append(proposal.key)
+        for work in opened:
+            if not self._open[work].missing:
+                self._complete(work)
+        if not tasks:
+            return []
+        assert self.planner is not None
+        return self.planner(tasks, self.executor.n_workers)
+
+    def _receive(self, results: Sequence[FoldResult]) -> None:
+        self.recorder.record(results)
+        self._units_out -= 1
+        observe = getattr(self.planner, "observe", None)
+        for result in results:
+            self._tasks_out -= 1
+            self._known[result.key] = result
+            if observe is not None:
+                observe(result)  # sizes the batches still to come
+            self._tell(result)
+            work = (result.candidate_key, result.resource)
+            entry = self._open.get(work)
+            if entry is not None:
+                entry.missing.discard(result.split)
+                if not entry.missing:
+                    self._complete(work)
+
+    def _tell(self, result: FoldResult) -> None:
+        self.display.update(result)
+        if self.on_result is not None:
+            self.on_result(result)
+
+    def _complete(self, work: tuple[str, Resource]) -> None:
+        entry = self._open.pop(work)
+        for proposal in entry.proposals:
+            self._completed.append(self._trial(proposal))
+
+    def _trial(self, proposal: Proposal) -> Trial:
+        key, resource = proposal.key
+        folds = tuple(
+            self._known[key, resource, s] for s in range(len(self.ctx.splits))
+        )
+        return Trial(proposal.candidate, folds, proposal.round, resource)
+
+    def _ordered_trials(self) -> list[Trial]:
+        """The complete proposals in the order they were started."""
+        n_splits = len(self.ctx.splits)
+        return [
+            self._trial(p)
+            for p in self._started
+            if all((*p.key, s) in self._known for s in range(n_splits))
+        ]

@@ -25,13 +25,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, overload
 
-from sklearn.base import clone
 from sklearn.metrics._scorer import _BaseScorer, _MultimetricScorer, _PassthroughScorer
 from sklearn.pipeline import Pipeline
 
-from hpsearch._evaluate import EvalContext
+from hpsearch._evaluate import EvalContext, make_estimator
 from hpsearch._prefix import flatten, prefix_keys
-from hpsearch._records import FoldResult, Task
+from hpsearch._records import FoldResult, Task, TaskKey
 
 # With several workers, a unit holds at most a 1 / (UNITS_PER_WORKER x
 # n_workers) share of the tasks: fewer, larger units leave a core idle at the
@@ -93,16 +92,16 @@ class Planner:
 
     def __init__(self, ctx: EvalContext) -> None:
         self.ctx = ctx
-        self._chains: dict[str, tuple[str, ...]] = {}
-        self._times: dict[tuple[str, int], float] = {}
+        self._chains: dict[tuple[str, Any], tuple[str, ...]] = {}
+        self._times: dict[TaskKey, float] = {}
         # Durations as they arrive, for sizing batches. Appending to a list is
         # safe while joblib's dispatch thread reads it.
         self._recent: list[float] = []
 
     def observe(self, result: FoldResult) -> None:
-        """Remember how long a (candidate, split) took; observing twice is harmless."""
+        """Remember how long a task took; observing twice is harmless."""
         duration = result.fit_time + result.score_time
-        self._times[result.candidate_key, result.split] = duration
+        self._times[result.key] = duration
         self._recent.append(duration)
 
     def __call__(self, tasks: Sequence[Task], n_workers: int) -> Iterator[Unit]:
@@ -112,12 +111,12 @@ class Planner:
         each sized from the task times observed so far: executors pull units
         as workers free up, so later batches know more.
         """
-        groups: dict[tuple[int, str], list[tuple[Task, tuple[str, ...]]]] = {}
+        groups: dict[tuple[Any, str], list[tuple[Task, tuple[str, ...]]]] = {}
         plain: list[Task] = []
         for task in tasks:
             chain = self.chain(task)
             if chain:
-                groups.setdefault((task.split, chain[0]), []).append((task, chain))
+                groups.setdefault((task.rows, chain[0]), []).append((task, chain))
             else:
                 plain.append(task)
         units = [
@@ -144,34 +143,33 @@ class Planner:
             start += size
 
     def chain(self, task: Task) -> tuple[str, ...]:
-        """The prefix keys of the task's candidate; empty when nothing is shared."""
-        key = task.candidate.key
+        """The prefix keys of the task's pipeline; empty when nothing is shared."""
+        key = (task.candidate.key, task.resource)
         if key not in self._chains:
-            self._chains[key] = self._compute_chain(task.candidate.params)
+            self._chains[key] = self._compute_chain(task)
         return self._chains[key]
 
-    def _compute_chain(self, params: Any) -> tuple[str, ...]:
+    def _compute_chain(self, task: Task) -> tuple[str, ...]:
         if not isinstance(self.ctx.estimator, Pipeline) or not _scores_outputs(
             self.ctx.scorer
         ):
             return ()
         try:
-            estimator = clone(self.ctx.estimator).set_params(
-                **clone(dict(params), safe=False)
-            )
+            estimator = make_estimator(self.ctx, task)
         except Exception:  # scikit-learn's own fit will report it
             return ()
         chain = flatten(estimator, self.ctx.fit_params)
         return () if chain is None else prefix_keys(chain)
 
     def _cost_model(self) -> Any:
-        """Estimated seconds of a task: its candidate's mean time on other splits."""
-        by_candidate: dict[str, list[float]] = {}
-        for (key, _), duration in self._times.items():
-            by_candidate.setdefault(key, []).append(duration)
-        means = {k: statistics.fmean(v) for k, v in by_candidate.items()}
+        """Estimated seconds of a task: its candidate's mean time on other splits
+        (at the same resource)."""
+        by_work: dict[tuple[str, Any], list[float]] = {}
+        for (key, resource, _), duration in self._times.items():
+            by_work.setdefault((key, resource), []).append(duration)
+        means = {k: statistics.fmean(v) for k, v in by_work.items()}
         default = statistics.median(means.values()) if means else 1.0
-        return lambda task: means.get(task.candidate.key, default)
+        return lambda task: means.get((task.candidate.key, task.resource), default)
 
 
 def _scores_outputs(scorer: Any) -> bool:

@@ -28,13 +28,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 from sklearn.utils._metadata_requests import _routing_enabled
 from sklearn.utils.metaestimators import _safe_split
 from sklearn.utils.validation import _check_method_params
 
-from hpsearch._evaluate import EvalContext, fit_and_score, scored_result
+from hpsearch._evaluate import (
+    EvalContext,
+    fit_and_score,
+    make_estimator,
+    scored_result,
+    task_indices,
+)
 from hpsearch._records import FoldResult, Task
 
 # Cached prefix outputs one worker keeps at most, in bytes (train and test
@@ -183,7 +188,7 @@ def prefix_keys(chain: Chain) -> tuple[str, ...]:
 class _Level:
     """The output of one fitted prefix on one split, and what it cost."""
 
-    key: tuple[int, str]  # (split, prefix key)
+    key: tuple[Any, str]  # (the task's rows, prefix key)
     Xfit: Any  # fit_transform's output on the training part: fits the next step
     Xtest: Any  # transform of the test part: what the final step is scored on
     Xtrain: Any  # transform of the training part (train scores only)
@@ -203,12 +208,12 @@ def evaluate_prefixed(
     the current task are kept. A prefix's time is shared out among its tasks.
     """
     users = Counter(
-        (t.split, k) for t, chain in zip(tasks, chains, strict=True) for k in chain
+        (t.rows, k) for t, chain in zip(tasks, chains, strict=True) for k in chain
     )
     stack: list[_Level] = []
     results = []
     for task, chain in zip(tasks, chains, strict=True):
-        keys = [(task.split, key) for key in chain]
+        keys = [(task.rows, key) for key in chain]
         while stack and (
             len(stack) > len(keys) or stack[-1].key != keys[len(stack) - 1]
         ):
@@ -221,16 +226,14 @@ def evaluate_prefixed(
 def _evaluate_one(
     ctx: EvalContext,
     task: Task,
-    keys: list[tuple[int, str]],
+    keys: list[tuple[Any, str]],
     stack: list[_Level],
-    users: Counter[tuple[int, str]],
+    users: Counter[tuple[Any, str]],
 ) -> FoldResult | None:
     """One task on top of its cached prefixes; None: evaluate it plainly."""
-    train, test = ctx.splits[task.split]
+    train, test = task_indices(ctx, task)
     fit_params = _check_method_params(ctx.X, params=dict(ctx.fit_params), indices=train)
-    estimator = clone(ctx.estimator).set_params(
-        **clone(dict(task.candidate.params), safe=False)
-    )
+    estimator = make_estimator(ctx, task)
     chain = flatten(estimator, fit_params)
     if chain is None or len(chain.leaves) < len(keys):
         return None
@@ -262,7 +265,7 @@ def _evaluate_one(
 
 
 def _fit_leaf(
-    ctx: EvalContext, leaf: Leaf, top: _Level, y_train: Any, key: tuple[int, str]
+    ctx: EvalContext, leaf: Leaf, top: _Level, y_train: Any, key: tuple[Any, str]
 ) -> _Level:
     """Fit one leaf on ``top``'s output as Pipeline._fit does; transform the rest."""
     transformer = leaf.estimator

@@ -17,14 +17,17 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from hpsearch._records import Candidate, FoldResult
+from hpsearch._records import FoldResult, Proposal
+from hpsearch.strategies import Rung
 
 
 class SearchProgress:
     """Follows fold results as they arrive; prints and draws as asked.
 
     ``bar`` None shows the bar when stderr is a terminal; ``metric`` is the
-    score that "best so far" follows (the refit metric).
+    score that "best so far" follows (the refit metric). ``rungs`` (a halving
+    search's rounds) and ``resource`` ("n_samples" or a parameter) name the
+    round in the bar: ``rung 2/4: 27 candidates x 270 samples``.
     """
 
     def __init__(
@@ -33,30 +36,46 @@ class SearchProgress:
         bar: bool | None = None,
         metric: str | None = "score",
         description: str = "search",
+        rungs: Sequence[Rung] = (),
+        resource: str | None = None,
     ) -> None:
         self.verbose = verbose
         self.show_bar = sys.stderr.isatty() if bar is None else bar
         self.metric = metric
         self.description = description
         self.best: float | None = None
-        self._sums: dict[str, list[float]] = {}
+        self.rungs = list(rungs)
+        self.resource = resource
+        self._sums: dict[tuple[str, Any], list[float]] = {}
         self._params: dict[str, Mapping[str, Any]] = {}
         self._n_splits = 1
         self._progress: Progress | None = None
         self._task_id: Any = None
 
-    def start_round(self, batch: Sequence[Candidate], n_splits: int) -> None:
-        """A new round of candidates: announce it and grow the bar."""
+    def rung_text(self, proposal: Proposal) -> str | None:
+        """``rung 2/4: 27 candidates x 270 samples`` for a halving round."""
+        if not self.rungs or proposal.round >= len(self.rungs):
+            return None
+        rung = self.rungs[proposal.round]
+        unit = "samples" if self.resource == "n_samples" else str(self.resource)
+        return (
+            f"rung {rung.round + 1}/{len(self.rungs)}: {rung.n_candidates} "
+            f"candidates x {rung.resource} {unit}"
+        )
+
+    def start(self, proposals: Sequence[Proposal], n_splits: int) -> None:
+        """Proposals start: announce them and grow the bar."""
         self._n_splits = n_splits
-        self._params.update({c.key: c.params for c in batch})
+        self._params.update({p.candidate.key: p.candidate.params for p in proposals})
         if self.verbose > 0:
             print(
-                f"Fitting {n_splits} folds for each of {len(batch)} candidates,"
-                f" totalling {len(batch) * n_splits} fits"
+                f"Fitting {n_splits} folds for each of {len(proposals)} candidates,"
+                f" totalling {len(proposals) * n_splits} fits"
             )
-        total = len({c.key for c in batch}) * n_splits
+        total = len({p.key for p in proposals}) * n_splits
         if not self.show_bar:
             return
+        rung = self.rung_text(proposals[0]) if proposals else None
         if self._progress is None:
             self._progress = Progress(
                 TextColumn("[bold]{task.description}"),
@@ -72,16 +91,21 @@ class SearchProgress:
             )
             self._progress.start()
             self._task_id = self._progress.add_task(
-                self.description, total=total, best=""
+                rung or self.description, total=total, best=""
             )
         else:
             task = self._progress.tasks[0]
-            self._progress.update(self._task_id, total=(task.total or 0) + total)
+            self._progress.update(
+                self._task_id,
+                total=(task.total or 0) + total,
+                description=rung or self.description,
+            )
 
     def update(self, result: FoldResult) -> None:
         """One fold result arrived."""
         if self.metric is not None and result.status == "ok":
-            scores = self._sums.setdefault(result.candidate_key, [])
+            work = (result.candidate_key, result.resource)
+            scores = self._sums.setdefault(work, [])
             scores.append(result.test_scores.get(self.metric, float("nan")))
             if len(scores) == self._n_splits:
                 mean = sum(scores) / len(scores)

@@ -1,8 +1,16 @@
 """Plain, frozen records that flow between the parts of a search.
 
-A *candidate* is a parameter setting that a strategy proposes; once evaluated on
-one cross-validation split it has a :class:`FoldResult`. Records hold plain data
-(numbers, strings, dicts) so that storages write them as JSON, never as pickles.
+A *candidate* is a parameter setting. A strategy proposes a candidate at a
+*resource* (a :class:`Proposal`): the number of samples it is trained on, or
+the value of a budget parameter such as ``n_estimators`` or ``epochs``; None
+is the whole training part with the candidate's own parameters. A proposal is
+evaluated as one :class:`Task` per cross-validation split, and each task
+gives a :class:`FoldResult`. Everywhere (loop, planner, prefix cache,
+progress, records, storage) a piece of work is keyed by
+``(candidate key, resource, split)``: the :data:`TaskKey`.
+
+Records hold plain data (numbers, strings, dicts, index arrays) so that
+storages write them as JSON, never as pickles.
 """
 
 from __future__ import annotations
@@ -11,7 +19,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import numpy as np
+
 Status = Literal["ok", "failed"]
+# A number of samples, a budget parameter's value, or None (no resource).
+Resource = int | float | None
+TaskKey = tuple[str, Resource, int]
+Split = tuple[np.ndarray, np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -23,11 +37,46 @@ class Candidate:
 
 
 @dataclass(frozen=True)
+class Proposal:
+    """Evaluate ``candidate`` at ``resource`` on every split, in ``round``.
+
+    ``splits`` replaces the search's splits for this proposal (the subsampled
+    train/test indices of a ``n_samples`` resource); None keeps them.
+    """
+
+    candidate: Candidate
+    resource: Resource = None
+    round: int = 0
+    splits: tuple[Split, ...] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def key(self) -> tuple[str, Resource]:
+        """(candidate key, resource): what one row of ``cv_results_`` scores."""
+        return (self.candidate.key, self.resource)
+
+
+@dataclass(frozen=True)
 class Task:
-    """Fit one candidate on the training part of one split and score it."""
+    """Fit one candidate at one resource on the training part of one split.
+
+    ``indices`` are the split's (train, test) indices when they are not the
+    search's own (a subsampled round); None: ``ctx.splits[split]``.
+    """
 
     candidate: Candidate
     split: int
+    resource: Resource = None
+    indices: Split | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def key(self) -> TaskKey:
+        """(candidate key, resource, split)."""
+        return (self.candidate.key, self.resource, self.split)
+
+    @property
+    def rows(self) -> tuple[int, Resource]:
+        """Equal for tasks that train and test on the same rows."""
+        return (self.split, None if self.indices is None else self.resource)
 
 
 @dataclass(frozen=True)
@@ -51,3 +100,9 @@ class FoldResult:
     started_at: float = 0.0
     finished_at: float = 0.0
     extra: Mapping[str, Any] = field(default_factory=dict)
+    resource: Resource = None
+
+    @property
+    def key(self) -> TaskKey:
+        """(candidate key, resource, split)."""
+        return (self.candidate_key, self.resource, self.split)

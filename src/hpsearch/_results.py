@@ -1,8 +1,12 @@
-"""Trials become ``cv_results_`` (scikit-learn's layout, to the dtype) and
-``results_`` (a tidy DataFrame), and the fit-failure report."""
+"""Trials become ``cv_results_`` (scikit-learn's layout, to the dtype),
+``results_`` (a tidy DataFrame) and the best candidate, and the fit-failure
+report. One module for a fitted search and a stored study alike, so the two
+always agree."""
 
 from __future__ import annotations
 
+import dataclasses
+import numbers
 import warnings
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -14,21 +18,110 @@ from numpy.ma import MaskedArray
 from scipy.stats import rankdata
 from sklearn.exceptions import FitFailedWarning
 
+from hpsearch._records import FoldResult
 from hpsearch.strategies import Trial
+
+
+@dataclasses.dataclass(frozen=True)
+class Summary:
+    """What a search's or a study's trials add up to.
+
+    ``best_index`` follows scikit-learn's rule (see :func:`best_index`); None
+    when there is no trial or no refit metric.
+    """
+
+    cv_results: dict[str, Any]
+    statuses: list[str]
+    best_index: int | None
+
+
+def summarize(
+    trials: Sequence[Trial],
+    *,
+    error_score: Any,
+    return_train_score: bool,
+    resource: str | None = None,
+    refit_metric: str | None = "score",
+) -> Summary:
+    """``cv_results_``, the status of each row and the best row, for trials."""
+    trials = fill_failed(trials, error_score)
+    results = to_cv_results(trials, return_train_score, resource)
+    best = None
+    if refit_metric is not None and f"rank_test_{refit_metric}" in results:
+        best = best_index(results, refit_metric)
+    return Summary(results, statuses(trials), best)
+
+
+def best_index(results: Mapping[str, Any], refit_metric: str) -> int:
+    """The best row, by scikit-learn's rules.
+
+    The first row ranked 1 for the refit metric; for successive halving
+    (``results`` has an ``iter`` column), the best mean test score of the
+    last round, the first such row on ties (NaN everywhere: its first row).
+    """
+    if "iter" in results:
+        rounds = np.asarray(results["iter"])
+        last = np.flatnonzero(rounds == rounds.max())
+        scores = np.asarray(results[f"mean_test_{refit_metric}"])[last]
+        return int(last[0 if np.isnan(scores).all() else np.nanargmax(scores)])
+    return int(np.asarray(results[f"rank_test_{refit_metric}"]).argmin())
+
+
+def statuses(trials: Sequence[Trial]) -> list[str]:
+    """ "failed" for a trial with a failed split, else "ok"."""
+    return [
+        "failed" if any(f.status == "failed" for f in t.folds) else "ok" for t in trials
+    ]
+
+
+def fill_failed(trials: Sequence[Trial], error_score: Any) -> list[Trial]:
+    """Give failed folds ``error_score`` for each metric the others report."""
+    ok = next((f for t in trials for f in t.folds if f.status == "ok"), None)
+    metrics = list(ok.test_scores) if ok is not None else ["score"]
+    if isinstance(error_score, numbers.Number):
+        filled = dict.fromkeys(metrics, float(error_score))  # type: ignore[arg-type]
+    else:
+        filled = dict.fromkeys(metrics, np.nan)
+
+    def fill(fold: FoldResult) -> FoldResult:
+        if fold.status == "ok":
+            return fold
+        return dataclasses.replace(
+            fold,
+            test_scores=filled,
+            train_scores=filled if fold.train_scores is not None else None,
+        )
+
+    return [
+        dataclasses.replace(t, folds=tuple(fill(f) for f in t.folds)) for t in trials
+    ]
+
+
+def trial_params(trial: Trial, resource: str | None) -> dict[str, Any]:
+    """A row's parameters: the candidate's, and its budget parameter if any."""
+    params = dict(trial.candidate.params)
+    if resource not in (None, "n_samples") and trial.resource is not None:
+        params[resource] = trial.resource  # as scikit-learn's halving shows it
+    return params
 
 
 def to_cv_results(
     trials: Sequence[Trial],
     return_train_score: bool,
-    more_results: Mapping[str, Sequence[Any]] | None = None,
+    resource: str | None = None,
 ) -> dict[str, Any]:
-    """``cv_results_`` for these trials, candidate order kept."""
+    """``cv_results_`` for these trials, their order kept.
+
+    With a ``resource`` (successive halving), the first columns are ``iter``
+    (the round) and ``n_resources``, as in scikit-learn's halving classes.
+    """
     n_candidates = len(trials)
     n_splits = len(trials[0].folds)
     folds = [f for t in trials for f in t.folds]
-    results: dict[str, Any] = {
-        k: np.asarray(v) for k, v in (more_results or {}).items()
-    }
+    results: dict[str, Any] = {}
+    if resource is not None:
+        results["iter"] = np.asarray([t.round for t in trials])
+        results["n_resources"] = np.asarray([t.resource for t in trials])
 
     def store(
         name: str, values: list[float], splits: bool = False, rank: bool = False
@@ -52,7 +145,7 @@ def to_cv_results(
 
     store("fit_time", [f.fit_time for f in folds])
     store("score_time", [f.score_time for f in folds])
-    params = [dict(t.candidate.params) for t in trials]
+    params = [trial_params(t, resource) for t in trials]
     results.update(param_columns(params))
     results["params"] = params
     metrics = list(folds[0].test_scores)
@@ -100,7 +193,8 @@ def param_columns(params: Sequence[Mapping[str, Any]]) -> dict[str, MaskedArray]
 def to_frame(cv_results: Mapping[str, Any]) -> pd.DataFrame:
     """``results_``: one row per candidate, one column per parameter and metric.
 
-    Columns: the parameters (without the ``param_`` prefix), then for each
+    Columns: ``iter`` and ``n_resources`` for successive halving, the
+    parameters (without the ``param_`` prefix), then for each
     metric ``mean_test_<m>``, ``std_test_<m>``, ``rank_test_<m>`` (and train
     scores when recorded), then fit and score times and ``status`` ("ok", or
     "failed" when any split failed).
@@ -109,6 +203,9 @@ def to_frame(cv_results: Mapping[str, Any]) -> pd.DataFrame:
     frame = pd.DataFrame.from_records(
         [dict(p) for p in params], index=pd.RangeIndex(len(params), name="candidate")
     )
+    for key in ("iter", "n_resources"):  # successive halving's round and budget
+        if key in cv_results:
+            frame.insert(0 if key == "iter" else 1, key, np.asarray(cv_results[key]))
     stats = [k for k in cv_results if k.startswith(("mean_", "std_", "rank_"))]
     metric_cols = sorted(
         (k for k in stats if "_test_" in k or "_train_" in k),

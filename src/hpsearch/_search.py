@@ -10,11 +10,8 @@ results recorded as they arrive when a storage is given.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import numbers
 import time
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -25,16 +22,21 @@ from sklearn.model_selection import GridSearchCV as _SkGridSearchCV
 from sklearn.model_selection import RandomizedSearchCV as _SkRandomizedSearchCV
 from sklearn.model_selection import check_cv
 from sklearn.model_selection._search import BaseSearchCV
-from sklearn.utils.validation import _check_method_params, indexable
+from sklearn.utils.validation import _check_method_params, _num_samples, indexable
 
 from hpsearch._evaluate import EvalContext, warn_scoring_failures
 from hpsearch._loop import MemoryRecorder, Recorder, SearchRun
 from hpsearch._progress import SearchProgress
-from hpsearch._records import Candidate, FoldResult
-from hpsearch._results import to_cv_results, to_frame, warn_or_raise_fit_failures
+from hpsearch._records import FoldResult
+from hpsearch._results import (
+    best_index,
+    summarize,
+    to_frame,
+    warn_or_raise_fit_failures,
+)
 from hpsearch._space import check_distributions, check_grid
 from hpsearch.executors import check_pre_dispatch, make_executor, threadable
-from hpsearch.strategies import GridStrategy, RandomStrategy, Strategy, Trial
+from hpsearch.strategies import GridStrategy, RandomStrategy, Rung, Strategy, Trial
 
 _HPSEARCH_CONSTRAINTS: dict[str, list[Any]] = {
     "progress": ["boolean", None],
@@ -44,18 +46,33 @@ _HPSEARCH_CONSTRAINTS: dict[str, list[Any]] = {
 }
 
 
+@dataclasses.dataclass
+class _Fit:
+    """What ``fit`` has checked and derived from its arguments."""
+
+    X: Any
+    y: Any
+    params: dict[str, Any]
+    routed: Any
+    scorers: Any
+    refit_metric: Any
+    splits: list[Any]
+    metadata: Any = None
+    root_ctx: Any = None
+
+
 class _SearchMixin(BaseSearchCV):
     """hpsearch's ``fit``, shared by every search class.
 
     Subclasses say what to search with :meth:`_check_space` and
-    :meth:`_make_strategy`.
+    :meth:`_make_strategy`; :meth:`_resource` names a task's resource.
     """
 
     def _check_space(self) -> None:
         """Refuse an illegal space (SpaceError), before anything is fitted."""
         raise NotImplementedError
 
-    def _make_strategy(self, random_state: Any = None) -> Strategy:
+    def _make_strategy(self, fit: _Fit, random_state: Any = None) -> Strategy:
         """The strategy of a checked space.
 
         ``random_state``, when given, replaces the search's own (a stored
@@ -63,14 +80,73 @@ class _SearchMixin(BaseSearchCV):
         """
         raise NotImplementedError
 
-    def _open_recorder(
-        self, X: Any, y: Any, params: dict[str, Any], splits: Sequence[Any]
-    ) -> Recorder:
+    def _resource(self) -> str | None:
+        """What a task's resource is: "n_samples", a parameter, or None."""
+        return None
+
+    def _strategy_done(self, strategy: Strategy) -> None:
+        """Take what the strategy found out (halving's fitted attributes)."""
+
+    def _open_recorder(self, fit: _Fit) -> Recorder:
         if getattr(self, "storage", None) is None:
             return MemoryRecorder()
         from hpsearch.storage import open_recorder
 
-        return open_recorder(self, X, y, params, splits)
+        return open_recorder(self, fit.X, fit.y, fit.params, fit.splits)
+
+    def _prepare(self, X: Any, y: Any, params: dict[str, Any]) -> _Fit:
+        """Check the arguments, the space and the splits; nothing is fitted."""
+        scorers, refit_metric = self._get_scorers()
+        X, y = indexable(X, y)
+        self._n_samples_orig = _num_samples(X)
+        params = _check_method_params(X, params=params)
+        routed = self._get_routed_params_for_fit(params)
+        self._checked_cv_orig = check_cv(
+            self.cv, y, classifier=is_classifier(self.estimator)
+        )
+        self._check_input_parameters(X=X, y=y, split_params=routed.splitter.split)
+        self.n_splits_ = self._checked_cv_orig.get_n_splits(
+            X, y, **routed.splitter.split
+        )
+        self._check_space()  # before anything is fitted or stored
+        check_pre_dispatch(getattr(self, "pre_dispatch", "2*n_jobs"))
+        splits = list(self._checked_cv_orig.split(X, y, **routed.splitter.split))
+        if len(splits) != self.n_splits_:
+            raise ValueError(
+                "cv.split and cv.get_n_splits return inconsistent results. "
+                f"Expected {self.n_splits_} splits, got {len(splits)}"
+            )
+        return _Fit(X, y, params, routed, scorers, refit_metric, splits)
+
+    def plan(self, X: Any, y: Any = None, **params: Any) -> list[Rung]:
+        """The rounds this search would run on ``X, y``, without fitting.
+
+        Checks everything ``fit`` checks first (the space, the splits, the
+        resources), so a search that plans without an error starts without
+        one.
+
+        Parameters
+        ----------
+        X, y, **params
+            As for :meth:`fit`.
+
+        Returns
+        -------
+        list of Rung
+            ``round``, ``n_candidates`` and ``resource`` of each round; a
+            halving search has one per rung, grid and random search one.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from sklearn.svm import SVC
+        >>> from hpsearch import GridSearchCV
+        >>> X, y = load_iris(return_X_y=True)
+        >>> GridSearchCV(SVC(), {"C": [0.1, 1, 10]}).plan(X, y)
+        [Rung(round=0, n_candidates=3, resource=None)]
+        """
+        fit = self._prepare(X, y, params)
+        return list(self._make_strategy(fit).outline())
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X: Any, y: Any = None, **params: Any) -> Any:
@@ -91,118 +167,77 @@ class _SearchMixin(BaseSearchCV):
         self : object
             The fitted search.
         """
-        scorers, refit_metric = self._get_scorers()
-        X, y = indexable(X, y)
-        params = _check_method_params(X, params=params)
-        routed = self._get_routed_params_for_fit(params)
-        sample_weight = params.get("sample_weight")
-        metadata = None if sample_weight is None else {"sample_weight": sample_weight}
-        root_ctx = self._init_callback_context(
+        fit = self._prepare(X, y, params)
+        sample_weight = fit.params.get("sample_weight")
+        fit.metadata = (
+            None if sample_weight is None else {"sample_weight": sample_weight}
+        )
+        fit.root_ctx = self._init_callback_context(
             max_subtasks=1 + (self.refit is not False)
-        ).call_on_fit_task_begin(estimator=self, X=X, y=y, metadata=metadata)
-
-        self._checked_cv_orig = check_cv(
-            self.cv, y, classifier=is_classifier(self.estimator)
+        ).call_on_fit_task_begin(
+            estimator=self, X=fit.X, y=fit.y, metadata=fit.metadata
         )
-        self._check_input_parameters(X=X, y=y, split_params=routed.splitter.split)
-        self.n_splits_ = self._checked_cv_orig.get_n_splits(
-            X, y, **routed.splitter.split
-        )
-        self._check_space()  # before anything is fitted or stored
-        check_pre_dispatch(self.pre_dispatch)
-        splits = list(self._checked_cv_orig.split(X, y, **routed.splitter.split))
-        if len(splits) != self.n_splits_:
-            raise ValueError(
-                "cv.split and cv.get_n_splits return inconsistent results. "
-                f"Expected {self.n_splits_} splits, got {len(splits)}"
-            )
-        trials = self._run(
-            X, y, params, splits, scorers, routed, refit_metric, root_ctx
-        )
-        self._finish(trials, scorers, refit_metric, X, y, routed, root_ctx, metadata)
+        trials = self._run(fit)
+        self._finish(trials, fit)
         return self
 
-    def _run(
-        self,
-        X: Any,
-        y: Any,
-        params: dict[str, Any],
-        splits: list[Any],
-        scorers: Any,
-        routed: Any,
-        refit_metric: Any,
-        root_ctx: Any,
-    ) -> list[Trial]:
+    def _run(self, fit: _Fit) -> list[Trial]:
         # The study opens first: a mismatch is refused before any worker starts,
-        # and a random search with random_state=None takes the study's seed.
-        recorder = self._open_recorder(X, y, params, splits)
-        strategy = self._make_strategy(getattr(recorder, "random_state", None))
-        executor = make_executor(
-            getattr(self, "backend", None),
-            self.n_jobs,
-            self.pre_dispatch,
-            threadable=threadable(
-                self.estimator,
-                getattr(self, "param_grid", None),
-                getattr(self, "param_distributions", None),
-            ),
-        )
+        # and a search with random_state=None takes the study's seed.
+        recorder = self._open_recorder(fit)
+        try:
+            strategy = self._make_strategy(fit, recorder.random_state)
+            executor = make_executor(
+                getattr(self, "backend", None),
+                self.n_jobs,
+                getattr(self, "pre_dispatch", "2*n_jobs"),
+                threadable=threadable(
+                    self.estimator,
+                    getattr(self, "param_grid", None),
+                    getattr(self, "param_distributions", None),
+                ),
+            )
+        except BaseException:
+            recorder.close()
+            raise
         ctx = EvalContext(
             estimator=clone(self.estimator),
-            X=X,
-            y=y,
-            splits=splits,
-            scorer=scorers,
-            fit_params=routed.estimator.fit,
-            score_params=routed.scorer.score,
+            X=fit.X,
+            y=fit.y,
+            splits=fit.splits,
+            scorer=fit.scorers,
+            fit_params=fit.routed.estimator.fit,
+            score_params=fit.routed.scorer.score,
             return_train_score=self.return_train_score,
             error_score=self.error_score,
             threads=executor.threads_per_unit,
+            resource=self._resource(),
         )
-        progress = SearchProgress(
+        display = SearchProgress(
             verbose=self.verbose,
             bar=getattr(self, "progress", None),
-            metric=refit_metric if isinstance(refit_metric, str) else None,
+            metric=fit.refit_metric if isinstance(fit.refit_metric, str) else None,
             description=type(self).__name__,
+            rungs=strategy.outline() if self._resource() is not None else (),
+            resource=self._resource(),
         )
-        search_ctx = root_ctx.subcontext(
+        search_ctx = fit.root_ctx.subcontext(
             task_name="search", max_subtasks=None, sequential_subtasks=True
         )
         search_ctx.call_on_fit_task_begin(estimator=self)
 
         def on_result(result: FoldResult) -> None:
-            progress.update(result)
             warn_scoring_failures(result.extra.get("warnings", ()), self.error_score)
             task_ctx = search_ctx.subcontext(task_name="candidate-split-evaluation")
             task_ctx.call_on_fit_task_begin(estimator=self)
             task_ctx.call_on_fit_task_end(estimator=self)
 
-        def on_round(batch: Sequence[Candidate], n_splits: int) -> None:
-            progress.start_round(batch, n_splits)
-            start_round = getattr(recorder, "start_round", None)
-            if start_round is not None:
-                start_round(batch, n_splits)  # the study keeps the candidates
-
-        run = SearchRun(
-            strategy,
-            ctx,
-            executor,
-            recorder,
-            on_round=on_round,
-            on_result=on_result,
-        )
-        # With a storage, Ctrl-C and SIGTERM stop cleanly and say how to resume.
-        interruptible = getattr(recorder, "interruptible", contextlib.nullcontext)
+        run = SearchRun(strategy, ctx, executor, recorder, display, on_result)
         try:
-            with interruptible():
-                trials = run.run()
+            trials = run.run()
         finally:
             self.workers_ = dict(executor.lanes)  # where the units ran
-            executor.close()
-            progress.close()
-            close = getattr(recorder, "close", None)
-            if close is not None:
-                close()
+        self._strategy_done(strategy)
         search_ctx.call_on_fit_task_end(estimator=self)
         if not trials:
             raise ValueError(
@@ -211,22 +246,19 @@ class _SearchMixin(BaseSearchCV):
             )
         return trials
 
-    def _finish(
-        self,
-        trials: list[Trial],
-        scorers: Any,
-        refit_metric: Any,
-        X: Any,
-        y: Any,
-        routed: Any,
-        root_ctx: Any,
-        metadata: Any,
-    ) -> None:
-        trials = _fill_failed(trials, self.error_score)
+    def _finish(self, trials: list[Trial], fit: _Fit) -> None:
+        summary = summarize(
+            trials,
+            error_score=self.error_score,
+            return_train_score=self.return_train_score,
+            resource=self._resource(),
+            refit_metric=None,
+        )
         warn_or_raise_fit_failures(trials, self.error_score)
-        results = to_cv_results(trials, self.return_train_score)
-        metrics = list(trials[0].folds[0].test_scores)
-        self.multimetric_ = isinstance(scorers, _MultimetricScorer) or (
+        results = summary.cv_results
+        refit_metric = fit.refit_metric
+        metrics = [k[10:] for k in results if k.startswith("mean_test_")]
+        self.multimetric_ = isinstance(fit.scorers, _MultimetricScorer) or (
             callable(self.scoring) and metrics != ["score"]
         )
         if callable(self.scoring) and self.multimetric_:
@@ -236,38 +268,47 @@ class _SearchMixin(BaseSearchCV):
             self.best_index_ = self._select_best_index(
                 self.refit, refit_metric, results
             )
-            if not callable(self.refit):
+            if not callable(self.refit) or "iter" in results:
                 self.best_score_ = results[f"mean_test_{refit_metric}"][
                     self.best_index_
                 ]
             self.best_params_ = results["params"][self.best_index_]
         if self.refit:
-            self._refit(X, y, routed, root_ctx, metadata)
+            self._refit(fit)
         self.scorer_ = (
-            scorers._scorers if isinstance(scorers, _MultimetricScorer) else scorers
+            fit.scorers._scorers
+            if isinstance(fit.scorers, _MultimetricScorer)
+            else fit.scorers
         )
         self.cv_results_ = results
-        self._statuses = [
-            "failed" if any(f.status == "failed" for f in t.folds) else "ok"
-            for t in trials
-        ]
-        root_ctx.call_on_fit_task_end(estimator=self, X=X, y=y, metadata=metadata)
+        self._statuses = summary.statuses
+        fit.root_ctx.call_on_fit_task_end(
+            estimator=self, X=fit.X, y=fit.y, metadata=fit.metadata
+        )
 
-    def _refit(self, X: Any, y: Any, routed: Any, root_ctx: Any, metadata: Any) -> None:
+    @staticmethod
+    def _select_best_index(refit: Any, refit_metric: Any, results: Any) -> Any:
+        """scikit-learn's rule (:func:`hpsearch._results.best_index`)."""
+        if callable(refit) and "iter" not in results:
+            return BaseSearchCV._select_best_index(refit, refit_metric, results)
+        return best_index(results, refit_metric)
+
+    def _refit(self, fit: _Fit) -> None:
         # Parameters are cloned too: they may be estimators (a pipeline step).
         self.best_estimator_ = clone(self.estimator).set_params(
             **clone(self.best_params_, safe=False)
         )
-        refit_ctx = root_ctx.subcontext(task_name="refit-with-best-params")
+        X, y, metadata = fit.X, fit.y, fit.metadata
+        refit_ctx = fit.root_ctx.subcontext(task_name="refit-with-best-params")
         with refit_ctx.propagate_callback_context(self.best_estimator_):
             refit_ctx.call_on_fit_task_begin(
                 estimator=self, X=X, y=y, metadata=metadata
             )
             start = time.time()
             if y is not None:
-                self.best_estimator_.fit(X, y, **routed.estimator.fit)
+                self.best_estimator_.fit(X, y, **fit.routed.estimator.fit)
             else:
-                self.best_estimator_.fit(X, **routed.estimator.fit)
+                self.best_estimator_.fit(X, **fit.routed.estimator.fit)
             self.refit_time_ = time.time() - start
         if hasattr(self.best_estimator_, "feature_names_in_"):
             self.feature_names_in_ = self.best_estimator_.feature_names_in_
@@ -285,29 +326,6 @@ class _SearchMixin(BaseSearchCV):
         frame = to_frame(self.cv_results_)
         frame["status"] = self._statuses
         return frame
-
-
-def _fill_failed(trials: list[Trial], error_score: Any) -> list[Trial]:
-    """Give failed folds ``error_score`` for each metric the others report."""
-    ok = next((f for t in trials for f in t.folds if f.status == "ok"), None)
-    metrics = list(ok.test_scores) if ok is not None else ["score"]
-    if isinstance(error_score, numbers.Number):
-        filled = dict.fromkeys(metrics, float(error_score))  # type: ignore[arg-type]
-    else:
-        filled = dict.fromkeys(metrics, np.nan)
-
-    def fill(fold: FoldResult) -> FoldResult:
-        if fold.status == "ok":
-            return fold
-        return dataclasses.replace(
-            fold,
-            test_scores=filled,
-            train_scores=filled if fold.train_scores is not None else None,
-        )
-
-    return [
-        dataclasses.replace(t, folds=tuple(fill(f) for f in t.folds)) for t in trials
-    ]
 
 
 class GridSearchCV(_SearchMixin, _SkGridSearchCV):
@@ -409,7 +427,7 @@ feature_names_in_
     def _check_space(self) -> None:
         check_grid(self.estimator, self.param_grid)
 
-    def _make_strategy(self, random_state: Any = None) -> Strategy:
+    def _make_strategy(self, fit: _Fit, random_state: Any = None) -> Strategy:
         return GridStrategy(self.param_grid)
 
 
@@ -492,6 +510,6 @@ pre_dispatch, random_state, error_score, return_train_score
     def _check_space(self) -> None:
         check_distributions(self.estimator, self.param_distributions)
 
-    def _make_strategy(self, random_state: Any = None) -> Strategy:
+    def _make_strategy(self, fit: _Fit, random_state: Any = None) -> Strategy:
         seed = self.random_state if random_state is None else random_state
         return RandomStrategy(self.param_distributions, self.n_iter, seed)

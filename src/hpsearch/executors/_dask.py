@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from uuid import uuid4
 
 from hpsearch._errors import ClusterError, MissingExtraError
+from hpsearch.executors._base import WAIT
 
 S = TypeVar("S")
 T = TypeVar("T")
@@ -188,6 +189,8 @@ class DaskExecutor:
                 self._fill(fn, pending, done, limit)  # keep workers busy first
                 del future
                 yield result
+                # The result may have let the search propose more work.
+                self._fill(fn, pending, done, limit)
         finally:
             self._cancel_running()
 
@@ -240,7 +243,7 @@ class DaskExecutor:
         """Submit items until ``limit`` are in flight or none are left."""
         while len(self._running) < limit and not self._closed:
             item = next(pending, _END)
-            if item is _END:
+            if item is _END or item is WAIT:
                 return
             self._submit(fn, item, done)
 

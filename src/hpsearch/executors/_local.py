@@ -31,7 +31,8 @@ import numpy as np
 from joblib import effective_n_jobs
 from threadpoolctl import threadpool_limits
 
-from hpsearch._evaluate import torch_threads
+from hpsearch._worker import torch_threads
+from hpsearch.executors._base import WAIT
 
 S = TypeVar("S")
 T = TypeVar("T")
@@ -69,7 +70,8 @@ class SerialExecutor:
     ) -> Iterator[R]:
         """Yield ``fn(shared, item)`` for each item, in order."""
         for item in items:
-            yield fn(shared, item)
+            if item is not WAIT:  # nothing runs meanwhile: just ask again
+                yield fn(shared, item)
 
     def close(self) -> None:
         """Nothing to release."""
@@ -144,15 +146,19 @@ class LocalExecutor:
         try:
             exhausted = False
             while True:
+                waiting = False  # until a result is yielded
                 for lane in (self._threads, self._processes):
                     if lane is None:
                         continue
                     share = self._in_flight * lane.slots // self.n_workers
                     room = max(lane.slots, share)
-                    while not exhausted and lane.busy < room:
+                    while not (exhausted or waiting) and lane.busy < room:
                         item = next(items, _END)
                         if item is _END:
                             exhausted = True
+                            break
+                        if item is WAIT:
+                            waiting = True
                             break
                         if id(lane) not in sent:
                             sent[id(lane)] = lane.prepare(shared)

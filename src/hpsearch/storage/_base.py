@@ -6,7 +6,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from hpsearch._errors import StudyNotFoundError
 from hpsearch._records import FoldResult
+
+# One entry of a study's plan: (candidate key, resource, round).
+PlanEntry = tuple[str, Any, int]
 
 RunState = Literal["running", "finished", "interrupted"]
 
@@ -44,14 +48,16 @@ class RunRecord:
 class StudyData:
     """Everything stored for one study.
 
-    ``plan`` is the ordered candidate keys of the latest search on the study
-    (a key appears as often as that search listed the candidate); ``candidates``
-    holds the parameters of every candidate ever planned, by key.
+    ``plan`` is the ordered work of the latest search on the study, as
+    ``(candidate key, resource, round)`` entries (an entry appears as often as
+    that search proposed it; resource None and round 0 for grid and random
+    search); ``candidates`` holds the parameters of every candidate ever
+    planned, by key.
     """
 
     study: StudyRecord
     candidates: Mapping[str, str] = field(default_factory=dict)
-    plan: Sequence[str] = ()
+    plan: Sequence[PlanEntry] = ()
     results: Sequence[FoldResult] = ()
     runs: Sequence[RunRecord] = ()
 
@@ -68,8 +74,8 @@ class Storage(Protocol):
     - Several processes (and threads, each with its own storage object) may
       use one storage at once. ``create_study`` is a get-or-create: when two
       processes create the same name, both get the one stored record.
-      ``add_results`` keeps the first result written for a (candidate, split)
-      and ignores later ones.
+      ``add_results`` keeps the first result written for a (candidate,
+      resource, split) and ignores later ones.
     - Records are plain data (JSON text and numbers); nothing is pickled.
     - ``url`` names the storage in messages (passwords hidden).
     """
@@ -96,7 +102,7 @@ class Storage(Protocol):
         self,
         name: str,
         candidates: Sequence[StoredCandidate],
-        plan: Sequence[str],
+        plan: Sequence[PlanEntry],
         *,
         extend: bool = False,
     ) -> None:
@@ -104,7 +110,7 @@ class Storage(Protocol):
         ...
 
     def add_results(self, name: str, results: Sequence[FoldResult]) -> None:
-        """Store fold results; a (candidate, split) already stored is kept."""
+        """Store fold results; a (candidate, resource, split) stored is kept."""
         ...
 
     def set_run(self, name: str, run: RunRecord) -> None:
@@ -114,3 +120,15 @@ class Storage(Protocol):
     def read(self, name: str) -> StudyData:
         """Everything stored for the study; raises StudyNotFoundError."""
         ...
+
+
+def not_found(storage: Storage, name: str) -> StudyNotFoundError:
+    """The error for a study name that ``storage`` does not hold."""
+    names = [s.name for s in storage.list_studies()]
+    shown = ", ".join(repr(n) for n in names[:20]) + (
+        ", ..." if len(names) > 20 else ""
+    )
+    return StudyNotFoundError(
+        f"study must name a study stored in {storage.url}; got {name!r}. "
+        + (f"Stored studies: {shown}." if names else "It holds no study yet.")
+    )

@@ -28,13 +28,14 @@ from __future__ import annotations
 import importlib
 import json
 import numbers
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from hpsearch._errors import NotStorableError, StorageError
-from hpsearch._records import FoldResult
+from hpsearch._records import FoldResult, Resource
+from hpsearch.storage._base import PlanEntry
 
 
 def encode_value(value: Any) -> Any:
@@ -227,11 +228,50 @@ def _number(value: Any) -> float | int:
     return float(value)
 
 
+def encode_resource(resource: Resource) -> str:
+    """A resource as key text: "" for none, else its JSON number."""
+    if resource is None:
+        return ""
+    if isinstance(resource, np.generic):
+        resource = resource.item()
+    return json.dumps(resource)
+
+
+def decode_resource(text: str | None) -> Resource:
+    """The resource :func:`encode_resource` wrote."""
+    return json.loads(text) if text else None
+
+
+def encode_plan(entries: Sequence[PlanEntry]) -> str:
+    """A study's plan as JSON: a key alone where there is no resource or round
+    (as schema 1 wrote every entry), else ``[key, resource, round]``."""
+    out: list[Any] = []
+    for key, resource, round_ in entries:
+        if resource is None and round_ == 0:
+            out.append(key)
+        else:
+            out.append([key, decode_resource(encode_resource(resource)), int(round_)])
+    return json.dumps(out)
+
+
+def decode_plan(text: str | None) -> tuple[PlanEntry, ...]:
+    """The plan :func:`encode_plan` (or schema 1) wrote."""
+    entries = []
+    for item in json.loads(text or "[]"):
+        if isinstance(item, str):
+            entries.append((item, None, 0))
+        else:
+            key, resource, round_ = item
+            entries.append((key, resource, int(round_)))
+    return tuple(entries)
+
+
 def result_row(result: FoldResult) -> dict[str, Any]:
     """One fold result as a row of plain columns."""
     extra = {k: v for k, v in result.extra.items() if _is_json(v)}
     return {
         "candidate_key": result.candidate_key,
+        "resource": encode_resource(result.resource),
         "split": int(result.split),
         "status": result.status,
         "test_scores": encode_scores(result.test_scores),
@@ -261,6 +301,7 @@ def row_result(row: Mapping[str, Any]) -> FoldResult:
         started_at=float(row["started_at"]),
         finished_at=float(row["finished_at"]),
         extra=json.loads(row["extra"]) if row["extra"] else {},
+        resource=decode_resource(row.get("resource")),
     )
 
 

@@ -7,7 +7,14 @@ import threading
 from collections.abc import Sequence
 
 from hpsearch._records import FoldResult
-from hpsearch.storage._base import RunRecord, StoredCandidate, StudyData, StudyRecord
+from hpsearch.storage._base import (
+    PlanEntry,
+    RunRecord,
+    StoredCandidate,
+    StudyData,
+    StudyRecord,
+    not_found,
+)
 
 
 class MemoryStorage:
@@ -61,7 +68,7 @@ class MemoryStorage:
         self,
         name: str,
         candidates: Sequence[StoredCandidate],
-        plan: Sequence[str],
+        plan: Sequence[PlanEntry],
         *,
         extend: bool = False,
     ) -> None:
@@ -77,14 +84,14 @@ class MemoryStorage:
             )
 
     def add_results(self, name: str, results: Sequence[FoldResult]) -> None:
-        """Store fold results; a (candidate, split) already stored is kept."""
+        """Store fold results; a (candidate, resource, split) stored is kept."""
         with self._lock:
             data = self._get(name)
-            seen = {(r.candidate_key, r.split) for r in data.results}
+            seen = {r.key for r in data.results}
             new = []
             for result in results:
-                if (result.candidate_key, result.split) not in seen:
-                    seen.add((result.candidate_key, result.split))
+                if result.key not in seen:
+                    seen.add(result.key)
                     new.append(dataclasses.replace(result, extra=dict(result.extra)))
             self._studies[name] = dataclasses.replace(
                 data, results=(*data.results, *new)
@@ -105,7 +112,5 @@ class MemoryStorage:
     def _get(self, name: str) -> StudyData:
         data = self._studies.get(name)
         if data is None:
-            from hpsearch.storage._study import not_found
-
             raise not_found(self, name)
         return data

@@ -25,13 +25,11 @@ from typing import Any
 import numpy as np
 
 from hpsearch._errors import NotStorableError, StudyMismatchError
-from hpsearch._records import Candidate, FoldResult
+from hpsearch._records import FoldResult, Proposal, Resource, TaskKey
 from hpsearch.storage._base import RunRecord, Storage, StoredCandidate, StudyRecord
 from hpsearch.storage._codec import check_storable, dumps, encode_value
 from hpsearch.storage._spec import StudySpec, build_spec, differences
 from hpsearch.storage._study import open_storage
-
-TaskKey = tuple[str, int]
 
 
 def open_recorder(
@@ -88,8 +86,8 @@ class StudyRecorder:
         self._known = known
         self._owns_storage = owns_storage
         self._n_splits = int(spec.cv["n_splits"])
-        self._planned: set[str] = set()
-        self._rounds = 0
+        self._planned: set[tuple[str, Resource]] = set()
+        self._starts = 0
         self._done = set(known)
         self._run = RunRecord(
             run_id=uuid.uuid4().hex,
@@ -118,7 +116,7 @@ class StudyRecorder:
     ) -> StudyRecorder:
         """Create the search's study or check the stored one against it."""
         user_seed = getattr(search, "random_state", None)
-        if "param_distributions" in search.get_params(deep=False):
+        if "random_state" in search.get_params(deep=False):
             seed = _seed(user_seed)
         else:
             seed = None
@@ -147,9 +145,7 @@ class StudyRecorder:
             )
         data = storage.read(name)
         n_splits = len(splits)
-        known = {
-            (r.candidate_key, r.split): r for r in data.results if r.split < n_splits
-        }
+        known = {r.key: r for r in data.results if r.split < n_splits}
         return cls(storage, name, spec, known, storage is not search.storage)
 
     # -- the Recorder protocol --------------------------------------------
@@ -175,7 +171,7 @@ class StudyRecorder:
             self._committing = self._writer.submit(
                 self.storage.add_results, self.name, batch
             )
-            self._committing_keys = [(r.candidate_key, r.split) for r in batch]
+            self._committing_keys = [r.key for r in batch]
         finally:
             self._deferring = False
         if self._pending is not None:
@@ -188,18 +184,17 @@ class StudyRecorder:
             committing.result()
             self._done.update(self._committing_keys)
 
-    def start_round(self, batch: Sequence[Candidate], n_splits: int) -> None:
-        """Store the round's candidates and extend the study's plan with them."""
-        unique = {c.key: c for c in batch}
+    def start(self, proposals: Sequence[Proposal]) -> None:
+        """Store the proposals' candidates and extend the study's plan."""
+        unique = {p.candidate.key: p.candidate for p in proposals}
         stored = [
             StoredCandidate(c.key, dumps(encode_value(dict(c.params))))
             for c in unique.values()
         ]
-        self.storage.add_trials(
-            self.name, stored, [c.key for c in batch], extend=self._rounds > 0
-        )
-        self._planned.update(unique)
-        self._rounds += 1
+        plan = [(p.candidate.key, p.resource, p.round) for p in proposals]
+        self.storage.add_trials(self.name, stored, plan, extend=self._starts > 0)
+        self._planned.update(p.key for p in proposals)
+        self._starts += 1
 
     def close(self) -> None:
         """Wait for the last commit; mark the run finished (or interrupted)."""
@@ -211,10 +206,10 @@ class StudyRecorder:
 
     def _finish_run(self) -> None:
         missing = [
-            (k, s)
-            for k in self._planned
+            (k, r, s)
+            for k, r in self._planned
             for s in range(self._n_splits)
-            if (k, s) not in self._done
+            if (k, r, s) not in self._done
         ]
         state = "interrupted" if missing or not self._planned else "finished"
         try:
@@ -278,7 +273,7 @@ class StudyRecorder:
         if not _SAY_HOW_TO_RESUME.get():
             return
         total = len(self._planned) * self._n_splits
-        done = sum(1 for k, s in self._done if k in self._planned)
+        done = sum(1 for k, r, _ in self._done if (k, r) in self._planned)
         storage = self.storage.url
         print(
             f"\nhpsearch: search interrupted ({signame}). {done} of {total} fits "

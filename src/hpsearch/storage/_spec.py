@@ -33,6 +33,7 @@ IDENTITY = {
     "scoring": "the scoring",
     "data": "the data",
     "return_train_score": "return_train_score",
+    "resource": "the resource",
 }
 
 
@@ -64,7 +65,11 @@ class StudySpec:
     error_score : float or str
         What failed fits score.
     random_state : int or None
-        The seed that random search drew its candidates with.
+        The seed that the search drew its candidates (and a halving search
+        its subsamples) with.
+    resource : str or None
+        What a task's resource is (successive halving): "n_samples" or an
+        estimator parameter; None for grid and random search.
     versions : dict
         Python, hpsearch, scikit-learn, numpy and the estimator's package.
     """
@@ -81,6 +86,7 @@ class StudySpec:
     error_score: Any = "nan"
     random_state: int | None = None
     versions: Mapping[str, str] = field(default_factory=dict)
+    resource: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The spec as a JSON-able dict."""
@@ -214,6 +220,7 @@ def build_spec(
         else repr(float(search.error_score)),
         random_state=random_state,
         versions=versions(search.estimator),
+        resource=getattr(search, "resource", None),
     )
 
 

@@ -34,21 +34,35 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from hpsearch._errors import MissingExtraError, StorageError
 from hpsearch._records import FoldResult
-from hpsearch.storage._base import RunRecord, StoredCandidate, StudyData, StudyRecord
-from hpsearch.storage._codec import dumps, result_row, row_result
+from hpsearch.storage._base import (
+    PlanEntry,
+    RunRecord,
+    StoredCandidate,
+    StudyData,
+    StudyRecord,
+    not_found,
+)
+from hpsearch.storage._codec import (
+    decode_plan,
+    dumps,
+    encode_plan,
+    result_row,
+    row_result,
+)
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # How long a transaction keeps retrying a locked database before giving up.
 LOCK_TIMEOUT = 120.0
 
 
 def _tables(metadata: sa.MetaData, prefix: str) -> dict[str, sa.Table]:
-    """Schema version 1.
+    """Schema version 2 (the current one).
 
-    A later schema adds a migration below and leaves this function as it is.
+    Version 2 added the ``resource`` column to the key of ``results`` (""
+    where there is none) and plan entries with a resource and a round.
     """
     studies = sa.Table(
         f"{prefix}studies",
@@ -66,23 +80,7 @@ def _tables(metadata: sa.MetaData, prefix: str) -> dict[str, sa.Table]:
         sa.Column("key", sa.String(64), primary_key=True),
         sa.Column("params", sa.Text, nullable=False),
     )
-    results = sa.Table(
-        f"{prefix}results",
-        metadata,
-        sa.Column("study_id", sa.Integer, primary_key=True),
-        sa.Column("candidate_key", sa.String(64), primary_key=True),
-        sa.Column("split", sa.Integer, primary_key=True),
-        sa.Column("status", sa.String(16), nullable=False),
-        sa.Column("test_scores", sa.Text, nullable=False),
-        sa.Column("train_scores", sa.Text),
-        sa.Column("n_test_samples", sa.Integer, nullable=False),
-        sa.Column("fit_time", sa.Float, nullable=False),
-        sa.Column("score_time", sa.Float, nullable=False),
-        sa.Column("error", sa.Text),
-        sa.Column("started_at", sa.Float, nullable=False),
-        sa.Column("finished_at", sa.Float, nullable=False),
-        sa.Column("extra", sa.Text),
-    )
+    results = sa.Table(f"{prefix}results", metadata, *_result_columns())
     runs = sa.Table(
         f"{prefix}runs",
         metadata,
@@ -108,15 +106,62 @@ def _tables(metadata: sa.MetaData, prefix: str) -> dict[str, sa.Table]:
     }
 
 
+def _result_columns() -> list[sa.Column[Any]]:
+    """The columns of the results table: one row per (study, candidate,
+    resource, split)."""
+    return [
+        sa.Column("study_id", sa.Integer, primary_key=True),
+        sa.Column("candidate_key", sa.String(64), primary_key=True),
+        sa.Column("resource", sa.String(64), primary_key=True),
+        sa.Column("split", sa.Integer, primary_key=True),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("test_scores", sa.Text, nullable=False),
+        sa.Column("train_scores", sa.Text),
+        sa.Column("n_test_samples", sa.Integer, nullable=False),
+        sa.Column("fit_time", sa.Float, nullable=False),
+        sa.Column("score_time", sa.Float, nullable=False),
+        sa.Column("error", sa.Text),
+        sa.Column("started_at", sa.Float, nullable=False),
+        sa.Column("finished_at", sa.Float, nullable=False),
+        sa.Column("extra", sa.Text),
+    ]
+
+
 def _migrate_0_to_1(conn: sa.Connection, prefix: str) -> None:
-    """Create the tables of schema 1 in an empty database."""
+    """Create the tables in an empty database (at the current schema)."""
     metadata = sa.MetaData()
     _tables(metadata, prefix)
     metadata.create_all(conn)
 
 
+def _migrate_1_to_2(conn: sa.Connection, prefix: str) -> None:
+    """Give every result a resource ("": none) in its key.
+
+    The key of a table cannot be altered in SQLite, so the results move to a
+    new table of the new shape, which then takes the old one's name (in the
+    same transaction: a failure leaves schema 1 as it was). Plans of schema 1
+    (a list of keys) are read as they are. A database that
+    :func:`_migrate_0_to_1` has just created is already at schema 2.
+    """
+    old = f"{prefix}results"
+    columns = [c["name"] for c in sa.inspect(conn).get_columns(old)]
+    if "resource" in columns:
+        return
+    new = sa.Table(f"{prefix}results_v2", sa.MetaData(), *_result_columns())
+    new.create(conn)
+    kept = ", ".join(c for c in columns)
+    conn.exec_driver_sql(
+        f"INSERT INTO {new.name} ({kept}, resource) SELECT {kept}, '' FROM {old}"
+    )
+    conn.exec_driver_sql(f"DROP TABLE {old}")
+    conn.exec_driver_sql(f"ALTER TABLE {new.name} RENAME TO {old}")
+
+
 # MIGRATIONS[i] takes the schema from version i to version i + 1.
-MIGRATIONS: list[Callable[[sa.Connection, str], None]] = [_migrate_0_to_1]
+MIGRATIONS: list[Callable[[sa.Connection, str], None]] = [
+    _migrate_0_to_1,
+    _migrate_1_to_2,
+]
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 
@@ -276,8 +321,6 @@ class SQLStorage:
             except _MissingStudyError as missing:
                 # Raised once the transaction is over: listing the studies
                 # for the message takes a transaction of its own.
-                from hpsearch.storage._study import not_found
-
                 raise not_found(self, missing.name) from None
             except DBAPIError as exc:
                 if not self._transient(exc) or time.monotonic() > deadline:
@@ -391,7 +434,7 @@ class SQLStorage:
         self,
         name: str,
         candidates: Sequence[StoredCandidate],
-        plan: Sequence[str],
+        plan: Sequence[PlanEntry],
         *,
         extend: bool = False,
     ) -> None:
@@ -408,22 +451,22 @@ class SQLStorage:
                         for c in candidates
                     ],
                 )
-            keys = list(plan)
+            entries = list(plan)
             if extend:
                 query = sa.select(studies.c.plan).where(studies.c.id == study_id)
                 if self.dialect == "postgresql":
                     query = query.with_for_update()
-                keys = json.loads(conn.execute(query).scalar() or "[]") + keys
+                entries = [*decode_plan(conn.execute(query).scalar()), *entries]
             conn.execute(
                 sa.update(studies)
                 .where(studies.c.id == study_id)
-                .values(plan=json.dumps(keys))
+                .values(plan=encode_plan(entries))
             )
 
         self._transaction(add)
 
     def add_results(self, name: str, results: Sequence[FoldResult]) -> None:
-        """Store fold results; a (candidate, split) already stored is kept."""
+        """Store fold results; a (candidate, resource, split) stored is kept."""
         if not results:
             return
         table = self._t["results"]
@@ -431,7 +474,9 @@ class SQLStorage:
         def add(conn: sa.Connection) -> None:
             study_id = self._study_id(conn, name)
             conn.execute(
-                self._insert_ignore(table, ["study_id", "candidate_key", "split"]),
+                self._insert_ignore(
+                    table, ["study_id", "candidate_key", "resource", "split"]
+                ),
                 [{"study_id": study_id, **result_row(r)} for r in results],
             )
 
@@ -487,7 +532,7 @@ class SQLStorage:
             return StudyData(
                 study=study,
                 candidates={c.key: c.params for c in candidates},
-                plan=tuple(json.loads(plan or "[]")),
+                plan=decode_plan(plan),
                 results=tuple(row_result(dict(r._mapping)) for r in results),
                 runs=tuple(
                     RunRecord(

@@ -14,12 +14,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from hpsearch._errors import StorageError, StudyNotFoundError
 from hpsearch._records import Candidate
-from hpsearch.storage._base import RunRecord, Storage, StudyData
+from hpsearch._results import Summary, summarize, to_frame
+from hpsearch.storage._base import RunRecord, Storage, StudyData, not_found
 from hpsearch.storage._codec import decode_value
 from hpsearch.storage._spec import StudySpec
 from hpsearch.strategies import Trial
@@ -69,18 +69,6 @@ def _opened(storage: Any) -> Iterator[Storage]:
             close = getattr(opened, "close", None)
             if close is not None:
                 close()
-
-
-def not_found(storage: Storage, name: str) -> StudyNotFoundError:
-    """The error for a study name that ``storage`` does not hold."""
-    names = [s.name for s in storage.list_studies()]
-    shown = ", ".join(repr(n) for n in names[:20]) + (
-        ", ..." if len(names) > 20 else ""
-    )
-    return StudyNotFoundError(
-        f"study must name a study stored in {storage.url}; got {name!r}. "
-        + (f"Stored studies: {shown}." if names else "It holds no study yet.")
-    )
 
 
 # ---------------------------------------------------------------------------
@@ -149,9 +137,11 @@ class Study:
         times += [t for r in data.runs for t in (r.started_at, r.ended_at) if t]
         self.updated_at = _datetime(max(times))
         n_splits = int(self.spec.cv["n_splits"])
-        planned = set(data.plan)
+        planned = {(key, resource) for key, resource, _ in data.plan}
         mine = [
-            r for r in data.results if r.candidate_key in planned and r.split < n_splits
+            r
+            for r in data.results
+            if (r.candidate_key, r.resource) in planned and r.split < n_splits
         ]
         running = sum(1 for r in data.runs if r.state == "running" and _alive(r))
         self.progress = Progress(
@@ -176,57 +166,53 @@ class Study:
 
     @functools.cached_property
     def trials(self) -> list[Trial]:
-        """The complete candidates of the latest search, in its order."""
+        """The complete work of the latest search, in its order."""
         n_splits = int(self.spec.cv["n_splits"])
-        by_task = {(r.candidate_key, r.split): r for r in self._data.results}
+        by_task = {r.key: r for r in self._data.results}
         trials = []
-        for key in self._data.plan:
-            folds = [by_task.get((key, s)) for s in range(n_splits)]
+        for key, resource, round_ in self._data.plan:
+            folds = [by_task.get((key, resource, s)) for s in range(n_splits)]
             if all(f is not None for f in folds):
                 params = decode_value(json.loads(self._data.candidates[key]))
-                trials.append(Trial(Candidate(params, key), tuple(folds)))  # type: ignore[arg-type]
+                candidate = Candidate(params, key)
+                trials.append(Trial(candidate, tuple(folds), round_, resource))  # type: ignore[arg-type]
         return trials
 
     @functools.cached_property
-    def cv_results_(self) -> dict[str, Any]:
-        """scikit-learn's ``cv_results_`` for the complete candidates."""
+    def _summary(self) -> Summary | None:
         if not self.trials:
-            return {}
-        from hpsearch._results import to_cv_results
-        from hpsearch._search import _fill_failed
-
+            return None
         error_score = self.spec.error_score
         if error_score != "raise":
             error_score = float(error_score)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # non-finite scores
-            return to_cv_results(
-                _fill_failed(self.trials, error_score), self.spec.return_train_score
+            return summarize(
+                self.trials,
+                error_score=error_score,
+                return_train_score=self.spec.return_train_score,
+                resource=self.spec.resource,
+                refit_metric=self.spec.refit or "score",
             )
+
+    @property
+    def cv_results_(self) -> dict[str, Any]:
+        """scikit-learn's ``cv_results_`` for the complete work."""
+        return {} if self._summary is None else self._summary.cv_results
 
     @functools.cached_property
     def results_(self) -> pd.DataFrame:
         """``cv_results_`` as a table, one row per candidate, with ``status``."""
-        from hpsearch._results import to_frame
-
-        if not self.trials:
+        if self._summary is None:
             return pd.DataFrame()
-        frame = to_frame(self.cv_results_)
-        frame["status"] = [
-            "failed" if any(f.status == "failed" for f in t.folds) else "ok"
-            for t in self.trials
-        ]
+        frame = to_frame(self._summary.cv_results)
+        frame["status"] = self._summary.statuses
         return frame
 
-    @functools.cached_property
+    @property
     def best_index_(self) -> int | None:
         """Index of the best candidate in ``cv_results_``; None if none."""
-        results = self.cv_results_
-        metric = self.spec.refit or "score"
-        rank = results.get(f"rank_test_{metric}")
-        if rank is None:
-            return None
-        return int(np.asarray(rank).argmin())
+        return None if self._summary is None else self._summary.best_index
 
     @property
     def best_params_(self) -> dict[str, Any] | None:

@@ -1,4 +1,4 @@
-"""Grid and random search: everything is proposed in one round."""
+"""Grid and random search: everything is proposed at once."""
 
 from __future__ import annotations
 
@@ -7,23 +7,35 @@ from typing import Any
 
 from sklearn.model_selection import ParameterGrid, ParameterSampler
 
-from hpsearch._records import Candidate
+from hpsearch._records import Candidate, Proposal
 from hpsearch._space import make_candidates
-from hpsearch.strategies._base import Trial
+from hpsearch.strategies._base import History, Rung
 
 
-class GridStrategy:
+class _AllAtOnce:
+    """Proposes a fixed list of candidates the first time, then nothing."""
+
+    candidates: list[Candidate]
+
+    def propose(self, history: History) -> Sequence[Proposal]:
+        """Every candidate the first time; nothing once any was started."""
+        if history.trials or history.running:
+            return []
+        return [Proposal(c) for c in self.candidates]
+
+    def outline(self) -> Sequence[Rung]:
+        """One round of every candidate."""
+        return [Rung(0, len(self.candidates))]
+
+
+class GridStrategy(_AllAtOnce):
     """Every combination of a grid, in scikit-learn's ``ParameterGrid`` order."""
 
     def __init__(self, param_grid: Any) -> None:
         self.candidates = make_candidates(ParameterGrid(param_grid))
 
-    def propose(self, history: Sequence[Trial]) -> Sequence[Candidate]:
-        """The whole grid the first time, then nothing."""
-        return [] if history else self.candidates
 
-
-class RandomStrategy:
+class RandomStrategy(_AllAtOnce):
     """``n_iter`` samples, the same ones as scikit-learn's ``ParameterSampler``.
 
     The samples are drawn once, at construction, so that proposing is pure.
@@ -39,7 +51,3 @@ class RandomStrategy:
             param_distributions, n_iter, random_state=random_state
         )
         self.candidates = make_candidates(sampler)
-
-    def propose(self, history: Sequence[Trial]) -> Sequence[Candidate]:
-        """All samples the first time, then nothing."""
-        return [] if history else self.candidates

@@ -1,0 +1,310 @@
+"""HalvingGridSearchCV and HalvingRandomSearchCV: scikit-learn's successive
+halving searches, run by hpsearch.
+
+Each derives from scikit-learn's class (importable here without
+``sklearn.experimental.enable_halving_search_cv``) and replaces ``fit`` with
+hpsearch's, as :mod:`hpsearch._search` does for grid and random search: the
+rounds come from :class:`~hpsearch.strategies.HalvingStrategy`, which follows
+scikit-learn's schedule, subsampling and choice of survivors.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.model_selection import ParameterGrid, ParameterSampler
+from sklearn.model_selection._search_successive_halving import (
+    HalvingGridSearchCV as _SkHalvingGridSearchCV,
+)
+from sklearn.model_selection._search_successive_halving import (
+    HalvingRandomSearchCV as _SkHalvingRandomSearchCV,
+)
+
+from hpsearch._errors import SpaceError
+from hpsearch._search import _HPSEARCH_CONSTRAINTS, _Fit, _SearchMixin
+from hpsearch._space import check_distributions, check_grid, make_candidates
+from hpsearch.strategies import HalvingStrategy, Strategy
+
+
+class _HalvingMixin(_SearchMixin):
+    """What both halving searches share: the strategy and fitted attributes."""
+
+    def _resource(self) -> str | None:
+        return self.resource  # type: ignore[attr-defined,no-any-return]
+
+    def _spaces(self) -> list[Any]:
+        raise NotImplementedError
+
+    def _check_resource(self, spaces: list[Any]) -> None:
+        """The resource must not be searched, and must fit in the data."""
+        resource = self.resource  # type: ignore[attr-defined]
+        if resource != "n_samples" and any(resource in s for s in spaces):
+            raise SpaceError(
+                f"Cannot use parameter {resource} as the resource since it is part "
+                f"of the searched parameters. The resource {resource!r} is set by "
+                "each round of successive halving: remove it from the space, or "
+                "search it with GridSearchCV or RandomizedSearchCV instead."
+            )
+        n_samples = self._n_samples_orig
+        if resource == "n_samples" and self.max_resources_ > n_samples:
+            raise SpaceError(
+                f"max_resources must be at most the number of samples when "
+                f"resource='n_samples'; got max_resources={self.max_resources_} "
+                f"for {n_samples} samples. Use max_resources='auto' (all the "
+                "samples) or a smaller number."
+            )
+        if resource != "n_samples":
+            # Each round's value must be one the estimator accepts.
+            values = sorted({self.min_resources_, self.max_resources_})
+            check_grid(self.estimator, {resource: values})
+
+    def _halving(self, fit: _Fit, candidates: Any, random_state: Any) -> Strategy:
+        return HalvingStrategy(
+            make_candidates(candidates),
+            factor=self.factor,  # type: ignore[attr-defined]
+            min_resources=self.min_resources_,
+            max_resources=self.max_resources_,
+            exhaust=self.min_resources == "exhaust",  # type: ignore[attr-defined]
+            aggressive_elimination=self.aggressive_elimination,  # type: ignore[attr-defined]
+            resource=self.resource,  # type: ignore[attr-defined]
+            n_samples=self._n_samples_orig,
+            base_splits=fit.splits,
+            random_state=random_state,
+            error_score=self.error_score,
+            metric=fit.refit_metric if isinstance(fit.refit_metric, str) else "score",
+            verbose=self.verbose,
+        )
+
+    def _strategy_done(self, strategy: Strategy) -> None:
+        assert isinstance(strategy, HalvingStrategy)
+        n_done = len(strategy.n_candidates_)
+        self.min_resources_ = strategy.min_resources_
+        self.n_resources_ = strategy.n_resources_[:n_done]
+        self.n_candidates_ = list(strategy.n_candidates_)
+        self.n_remaining_candidates_ = strategy.n_remaining_candidates_
+        self.n_required_iterations_ = strategy.n_required_iterations_
+        self.n_possible_iterations_ = strategy.n_possible_iterations_
+        self.n_iterations_ = strategy.n_iterations_
+
+
+_EXTRA_DOC = """\
+    progress, storage, study, backend
+        As in :class:`hpsearch.GridSearchCV`. With a storage, every round's
+        results are kept as they arrive (keyed by candidate, resource and
+        split), and a rerun resumes mid-round without refitting any of them.
+"""
+
+
+class HalvingGridSearchCV(_HalvingMixin, _SkHalvingGridSearchCV):
+    (
+        """Successive halving over a grid, scikit-learn's HalvingGridSearchCV.
+
+    Same arguments, same rounds, same ``cv_results_`` (with its ``iter`` and
+    ``n_resources`` columns) and the same fitted attributes as
+    :class:`sklearn.model_selection.HalvingGridSearchCV`, without importing
+    ``sklearn.experimental.enable_halving_search_cv``. In addition the
+    space and the resources are checked before any fit (a searched resource
+    parameter, a ``max_resources`` above the number of samples), shared
+    pipeline prefixes are fitted once within a round, a progress bar shows
+    the round (``rung 2/4: 27 candidates x 270 samples``), and with a storage
+    a rerun resumes.
+
+    Parameters
+    ----------
+    estimator, param_grid, factor, resource, max_resources, min_resources, \
+aggressive_elimination, cv, scoring, refit, error_score, return_train_score, \
+random_state, n_jobs, verbose
+        As in :class:`sklearn.model_selection.HalvingGridSearchCV`.
+"""
+        + _EXTRA_DOC
+        + """
+    Attributes
+    ----------
+    n_resources_, n_candidates_, n_remaining_candidates_, max_resources_, \
+min_resources_, n_possible_iterations_, n_required_iterations_, n_iterations_, \
+cv_results_, best_estimator_, best_score_, best_params_, best_index_, scorer_, \
+n_splits_, refit_time_, multimetric_
+        As in scikit-learn.
+    results_ : pandas.DataFrame
+        ``cv_results_`` as a table, one row per candidate and round.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.ensemble import RandomForestClassifier
+    >>> from hpsearch import HalvingGridSearchCV
+    >>> X, y = load_iris(return_X_y=True)
+    >>> search = HalvingGridSearchCV(
+    ...     RandomForestClassifier(random_state=0),
+    ...     {"max_depth": [2, 4, None], "min_samples_split": [2, 5, 10]},
+    ...     resource="n_estimators", max_resources=30, random_state=0,
+    ...     progress=False,
+    ... ).fit(X, y)
+    >>> search.n_resources_, search.n_candidates_
+    ([3, 9, 27], [9, 3, 1])
+    """
+    )
+
+    _parameter_constraints: dict = {
+        **_SkHalvingGridSearchCV._parameter_constraints,
+        **_HPSEARCH_CONSTRAINTS,
+    }
+
+    def __init__(
+        self,
+        estimator: Any,
+        param_grid: Any,
+        *,
+        factor: float = 3,
+        resource: str = "n_samples",
+        max_resources: Any = "auto",
+        min_resources: Any = "exhaust",
+        aggressive_elimination: bool = False,
+        cv: Any = 5,
+        scoring: Any = None,
+        refit: Any = True,
+        error_score: Any = np.nan,
+        return_train_score: bool = True,
+        random_state: Any = None,
+        n_jobs: int | None = None,
+        verbose: int = 0,
+        progress: bool | None = None,
+        storage: Any = None,
+        study: str | None = None,
+        backend: Any = None,
+    ) -> None:
+        super().__init__(
+            estimator,
+            param_grid,
+            factor=factor,
+            resource=resource,
+            max_resources=max_resources,
+            min_resources=min_resources,
+            aggressive_elimination=aggressive_elimination,
+            cv=cv,
+            scoring=scoring,
+            refit=refit,
+            error_score=error_score,
+            return_train_score=return_train_score,
+            random_state=random_state,
+            n_jobs=n_jobs,
+            verbose=verbose,
+        )
+        self.progress = progress
+        self.storage = storage
+        self.study = study
+        self.backend = backend
+
+    def _check_space(self) -> None:
+        self._check_resource(check_grid(self.estimator, self.param_grid))
+
+    def _make_strategy(self, fit: _Fit, random_state: Any = None) -> Strategy:
+        seed = self.random_state if random_state is None else random_state
+        return self._halving(fit, ParameterGrid(self.param_grid), seed)
+
+
+class HalvingRandomSearchCV(_HalvingMixin, _SkHalvingRandomSearchCV):
+    (
+        """Successive halving over random candidates, scikit-learn's
+    HalvingRandomSearchCV.
+
+    Draws the same candidates and subsamples as
+    :class:`sklearn.model_selection.HalvingRandomSearchCV` for the same
+    ``random_state``, and gives the same results; everything else as
+    :class:`HalvingGridSearchCV`.
+
+    Parameters
+    ----------
+    estimator, param_distributions, n_candidates, factor, resource, \
+max_resources, min_resources, aggressive_elimination, cv, scoring, refit, \
+error_score, return_train_score, random_state, n_jobs, verbose
+        As in :class:`sklearn.model_selection.HalvingRandomSearchCV`.
+"""
+        + _EXTRA_DOC
+        + """
+    Examples
+    --------
+    >>> from scipy.stats import randint
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.tree import DecisionTreeClassifier
+    >>> from hpsearch import HalvingRandomSearchCV
+    >>> X, y = load_iris(return_X_y=True)
+    >>> search = HalvingRandomSearchCV(
+    ...     DecisionTreeClassifier(random_state=0),
+    ...     {"max_depth": [2, 3, None], "min_samples_leaf": randint(1, 9)},
+    ...     random_state=0, progress=False,
+    ... ).fit(X, y)
+    >>> search.n_candidates_
+    [5, 2]
+    """
+    )
+
+    _parameter_constraints: dict = {
+        **_SkHalvingRandomSearchCV._parameter_constraints,
+        **_HPSEARCH_CONSTRAINTS,
+    }
+
+    def __init__(
+        self,
+        estimator: Any,
+        param_distributions: Any,
+        *,
+        n_candidates: Any = "exhaust",
+        factor: float = 3,
+        resource: str = "n_samples",
+        max_resources: Any = "auto",
+        min_resources: Any = "smallest",
+        aggressive_elimination: bool = False,
+        cv: Any = 5,
+        scoring: Any = None,
+        refit: Any = True,
+        error_score: Any = np.nan,
+        return_train_score: bool = True,
+        random_state: Any = None,
+        n_jobs: int | None = None,
+        verbose: int = 0,
+        progress: bool | None = None,
+        storage: Any = None,
+        study: str | None = None,
+        backend: Any = None,
+    ) -> None:
+        super().__init__(
+            estimator,
+            param_distributions,
+            n_candidates=n_candidates,
+            factor=factor,
+            resource=resource,
+            max_resources=max_resources,
+            min_resources=min_resources,
+            aggressive_elimination=aggressive_elimination,
+            cv=cv,
+            scoring=scoring,
+            refit=refit,
+            error_score=error_score,
+            return_train_score=return_train_score,
+            random_state=random_state,
+            n_jobs=n_jobs,
+            verbose=verbose,
+        )
+        self.progress = progress
+        self.storage = storage
+        self.study = study
+        self.backend = backend
+
+    def _check_space(self) -> None:
+        spaces = check_distributions(self.estimator, self.param_distributions)
+        self._check_resource(spaces)
+
+    def _make_strategy(self, fit: _Fit, random_state: Any = None) -> Strategy:
+        seed = self.random_state if random_state is None else random_state
+        n_candidates = self.n_candidates
+        if n_candidates == "exhaust":
+            # Enough candidates for the last round to use max_resources.
+            n_candidates = self.max_resources_ // self.min_resources_
+        sampler = ParameterSampler(
+            self.param_distributions, n_candidates, random_state=seed
+        )
+        if self.resource != "n_samples":
+            list(sampler)  # scikit-learn draws once to check the space first
+        return self._halving(fit, sampler, seed)

@@ -1,0 +1,67 @@
+"""What runs in a worker: a unit of tasks, with the caller's settings.
+
+:func:`evaluate_unit` applies the caller's scikit-learn configuration,
+warning filters and thread limits, then evaluates the unit's tasks, sharing
+fitted pipeline prefixes (:mod:`hpsearch._prefix`) where the planner found
+some, else one :func:`~hpsearch._evaluate.fit_and_score` per task.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import warnings
+from collections.abc import Sequence
+from contextlib import ExitStack
+
+from sklearn import config_context
+from threadpoolctl import threadpool_limits
+
+from hpsearch._evaluate import EvalContext, fit_and_score
+from hpsearch._prefix import evaluate_prefixed
+from hpsearch._records import FoldResult, Task
+
+
+def evaluate_unit(ctx: EvalContext, tasks: Sequence[Task]) -> list[FoldResult]:
+    """Run a unit of tasks with the caller's settings and threads limited."""
+    with ExitStack() as stack:
+        stack.enter_context(config_context(**ctx.config))  # per thread
+        # In a thread of the caller the filters are already the caller's, and
+        # are global: only a worker process sets them (catch_warnings is not
+        # safe to use from several threads at once).
+        if warnings.filters != ctx.warning_filters:
+            stack.enter_context(warnings.catch_warnings())
+            warnings.filters[:] = ctx.warning_filters  # type: ignore[index]
+        if ctx.threads is not None:
+            if threading.current_thread() is threading.main_thread():
+                stack.enter_context(threadpool_limits(limits=ctx.threads))
+                stack.enter_context(torch_threads(ctx.threads))
+            else:
+                # A thread of the caller: BLAS and PyTorch limits are for the
+                # whole process, set by the executor; OpenMP's are per thread.
+                stack.enter_context(
+                    threadpool_limits(limits=ctx.threads, user_api="openmp")
+                )
+        chains = getattr(tasks, "chains", None)  # a planned unit: see _planning
+        if chains is not None and any(chains):
+            return evaluate_prefixed(ctx, tasks, chains)
+        return [fit_and_score(ctx, task) for task in tasks]
+
+
+class torch_threads:  # noqa: N801 - used as a context manager
+    """Limit PyTorch's intra-op threads, if PyTorch is loaded, for a while."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.before: int | None = None
+
+    def __enter__(self) -> None:
+        torch = sys.modules.get("torch")
+        if torch is not None:
+            self.before = torch.get_num_threads()
+            torch.set_num_threads(self.n)
+
+    def __exit__(self, *exc: object) -> None:
+        torch = sys.modules.get("torch")
+        if torch is not None and self.before is not None:
+            torch.set_num_threads(self.before)

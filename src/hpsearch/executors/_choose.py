@@ -1,0 +1,72 @@
+"""Choosing an executor from a search's arguments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hpsearch._errors import BackendError
+from hpsearch.executors._base import Executor
+from hpsearch.executors._dask import is_dask_backend, make_dask_executor
+from hpsearch.executors._local import LocalExecutor, SerialExecutor
+
+
+def make_executor(
+    backend: Any, n_jobs: int | None, pre_dispatch: Any, *, threadable: bool = False
+) -> Executor:
+    """The executor for ``backend`` ("loky", "threading", ...) and ``n_jobs``.
+
+    ``backend=None`` runs in this process when ``n_jobs`` is None or 1, as
+    scikit-learn does. Other values use that many local workers (-1: all
+    cores): for ``threadable`` work (only scikit-learn's estimators, see
+    :func:`threadable`) threads of this process first, moving to loky worker
+    processes if the units hold the GIL; for any other work loky processes, as
+    scikit-learn. "loky" and "threading" force one kind. "dask", a scheduler
+    address or a ``distributed.Client`` run on a Dask cluster, where ``n_jobs``
+    None or -1 means all of the cluster's worker threads.
+    """
+    if backend in (None, "loky", "threading") and n_jobs in (None, 1):
+        return SerialExecutor()
+    if backend is None:
+        mode = "auto" if threadable else "processes"
+        return LocalExecutor(n_jobs, mode, pre_dispatch)
+    if backend == "loky":
+        return LocalExecutor(n_jobs, "processes", pre_dispatch)
+    if backend == "threading":
+        return LocalExecutor(n_jobs, "threads", pre_dispatch)
+    if backend == "serial":
+        return SerialExecutor()
+    if not is_dask_backend(backend):
+        raise BackendError(
+            "backend must be None, 'loky', 'threading', 'serial', 'dask' (the "
+            "active distributed.Client), a Dask scheduler address such as "
+            f"'tcp://127.0.0.1:8786', or a distributed.Client; got {backend!r}. "
+            "Pick one of these forms."
+        )
+    return make_dask_executor(backend, n_jobs)
+
+
+def threadable(*objects: Any) -> bool:
+    """Whether every estimator in ``objects`` is one of scikit-learn's own.
+
+    Those are safe to fit in several threads of one process at once. Other
+    estimators (a Keras or PyTorch wrapper, a class of the user's) may keep
+    global state, so they run in worker processes, as scikit-learn runs them.
+    Nested parameters, pipeline steps and the estimators listed in a search
+    space are all looked at; plain values and functions are no concern.
+    """
+    seen: set[int] = set()
+    todo = list(objects)
+    while todo:
+        obj = todo.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, dict):
+            todo.extend(obj.values())
+        elif isinstance(obj, (list, tuple)):
+            todo.extend(obj)
+        elif hasattr(obj, "get_params") and not isinstance(obj, type):
+            if not type(obj).__module__.startswith("sklearn."):
+                return False
+            todo.extend(obj.get_params(deep=False).values())
+    return True
