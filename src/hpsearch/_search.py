@@ -72,6 +72,24 @@ class _SearchMixin(BaseSearchCV):
         """Refuse an illegal space (SpaceError), before anything is fitted."""
         raise NotImplementedError
 
+    def check_space(self) -> None:
+        """Refuse an illegal space before anything is fitted.
+
+        ``fit`` and :meth:`plan` call it first; it needs no data. Raises
+        :class:`~hpsearch.SpaceError` (a ``ValueError``) naming every value
+        the estimator would refuse.
+
+        Examples
+        --------
+        >>> from sklearn.svm import SVC
+        >>> from hpsearch import GridSearchCV
+        >>> GridSearchCV(SVC(), {"C": [1, "big"]}).check_space()
+        Traceback (most recent call last):
+        ...
+        hpsearch._errors.SpaceError: param_grid['C'] holds values that SVC does not accept: 'big' (str). The 'C' parameter of SVC must be a float in the range (0.0, inf].
+        """  # noqa: E501
+        self._check_space()
+
     def _make_strategy(self, fit: _Fit, random_state: Any = None) -> Strategy:
         """The strategy of a checked space.
 
@@ -145,6 +163,7 @@ class _SearchMixin(BaseSearchCV):
         >>> GridSearchCV(SVC(), {"C": [0.1, 1, 10]}).plan(X, y)
         [Rung(round=0, n_candidates=3, resource=None)]
         """
+        self._validate_params()
         fit = self._prepare(X, y, params)
         return list(self._make_strategy(fit).outline())
 

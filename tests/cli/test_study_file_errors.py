@@ -68,7 +68,8 @@ def test_unknown_key_suggests_the_known_one(study_file, hpsearch):
         "study.toml, line 9: search.n_job is not a known key; got 'n_job'. "
         "Did you mean 'n_jobs'? Keys allowed in [search]: kind, space, scoring, "
         "refit, n_jobs, backend, error_score, return_train_score, n_iter, "
-        "random_state.",
+        "random_state, factor, resource, max_resources, min_resources, "
+        "aggressive_elimination, n_candidates.",
     )
 
 

@@ -247,6 +247,15 @@ def _print_plan(plan: StudyPlan, as_json: bool) -> None:
         "n_splits": plan.n_splits,
         "cv": repr(plan.search.cv),
         "n_fits": plan.n_fits,
+        "rungs": [
+            {
+                "round": r.round,
+                "n_candidates": r.n_candidates,
+                "resource": r.resource,
+                "n_fits": (r.n_candidates - r.n_repeated) * plan.n_splits,
+            }
+            for r in plan.rungs
+        ],
     }
     if as_json:
         out.print_json({"valid": True, **summary})
@@ -267,6 +276,15 @@ def _print_plan(plan: StudyPlan, as_json: bool) -> None:
         f"cv={cv}, scikit-learn's choice" if isinstance(cv, int) else type(cv).__name__
     )
     con.print(f"  cv         {plan.n_splits} folds ({how})")
+    resource = getattr(search, "resource", None)
+    if resource is not None:
+        unit = "samples" if resource == "n_samples" else resource
+        for r in plan.rungs:
+            fits = (r.n_candidates - r.n_repeated) * plan.n_splits
+            con.print(
+                f"  rung {r.round + 1}/{len(plan.rungs)}   {r.n_candidates} candidates"
+                f" x {r.resource} {unit}: {fits} fits"
+            )
     con.print(f"  fits       {plan.n_fits}")
 
 

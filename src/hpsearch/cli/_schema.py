@@ -16,6 +16,7 @@ from typing import Any
 import scipy.stats
 from sklearn.metrics import get_scorer_names
 
+from hpsearch._halving import HalvingGridSearchCV, HalvingRandomSearchCV
 from hpsearch._search import GridSearchCV, RandomizedSearchCV
 from hpsearch.cli._toml import KeyPath, Problems, describe
 
@@ -35,7 +36,15 @@ class Kind:
     options: tuple[str, ...] = ()
 
 
-# A new search class (successive halving, TPE) becomes a study-file kind here.
+# Successive halving's own options, checked by the search class itself.
+HALVING_OPTIONS = (
+    "factor",
+    "resource",
+    "max_resources",
+    "min_resources",
+    "aggressive_elimination",
+)
+# A new search class (Hyperband, TPE) becomes a study-file kind here.
 KINDS: dict[str, Kind] = {
     "grid": Kind(GridSearchCV, "param_grid", distributions=False),
     "random": Kind(
@@ -43,6 +52,18 @@ KINDS: dict[str, Kind] = {
         "param_distributions",
         distributions=True,
         options=("n_iter", "random_state"),
+    ),
+    "halving_grid": Kind(
+        HalvingGridSearchCV,
+        "param_grid",
+        distributions=False,
+        options=(*HALVING_OPTIONS, "random_state"),
+    ),
+    "halving_random": Kind(
+        HalvingRandomSearchCV,
+        "param_distributions",
+        distributions=True,
+        options=(*HALVING_OPTIONS, "n_candidates", "random_state"),
     ),
 }
 
@@ -73,6 +94,8 @@ SEARCH_KEYS = (
     "return_train_score",
     "n_iter",
     "random_state",
+    *HALVING_OPTIONS,
+    "n_candidates",
 )
 CV_KEYS = ("folds", "shuffle", "random_state", "stratified", "group")
 
@@ -234,11 +257,14 @@ def _check_kind(search: dict[str, Any], p: Problems, overrides: Overrides) -> No
             f"must be one of {', '.join(map(repr, KINDS))}; got {describe(kind)}.",
         )
         return
-    for option in ("n_iter", "random_state"):
+    for option in ("n_iter", "random_state", *HALVING_OPTIONS, "n_candidates"):
         if option in search and option not in KINDS[kind].options:
+            kinds = " or ".join(
+                f'"{name}"' for name, k in KINDS.items() if option in k.options
+            )
             p.add(
                 ("search", option),
-                f'applies to kind = "random" only; got it with kind = {kind!r}. '
+                f"applies to kind = {kinds} only; got it with kind = {kind!r}. "
                 "Remove it or change the kind.",
             )
     if overrides.n_iter is not None and "n_iter" not in KINDS[kind].options:

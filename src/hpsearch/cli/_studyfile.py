@@ -47,6 +47,7 @@ from hpsearch.cli._schema import (
     is_number,
 )
 from hpsearch.cli._toml import KeyPath, Problems, describe, dotted, parse
+from hpsearch.strategies import Rung
 
 
 @dataclass
@@ -59,10 +60,19 @@ class StudyPlan:
     kind: str
     search: Any
     data: Dataset
-    n_candidates: int
     n_splits: int
-    n_proposed: int
+    rungs: list[Rung]
     fit_params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_proposed(self) -> int:
+        """Candidates proposed, over every round, repeated ones included."""
+        return sum(r.n_candidates for r in self.rungs)
+
+    @property
+    def n_candidates(self) -> int:
+        """Candidates evaluated, over every round (repeated ones once)."""
+        return sum(r.n_candidates - r.n_repeated for r in self.rungs)
 
     @property
     def n_fits(self) -> int:
@@ -97,11 +107,11 @@ def load_study_file(
     problems = Problems(label, lines)
     sound = check_structure(doc, problems, overrides)
     kind_name = doc["search"].get("kind", "grid") if "search" in sound else "grid"
-    estimator, space, data, strategy = _build_parts(
+    estimator, space, data = _build_parts(
         doc, sound, path, KINDS[kind_name], overrides, problems
     )
     problems.raise_if_any()
-    assert data is not None and strategy is not None  # no problems: all was built
+    assert data is not None  # no problems: all was built
 
     name = overrides.study or doc.get("study") or path.stem
     storage = overrides.storage or doc.get("storage") or storage
@@ -117,10 +127,15 @@ def load_study_file(
         study=name,
         **_search_options(doc.get("search", {}), kind, overrides),
     )
-    candidates = strategy.propose([])
     uses_groups = isinstance(cv, GroupKFold | StratifiedGroupKFold)
     fit_params = {"groups": data.groups} if uses_groups else {}
     n_splits = _count_splits(search, data, fit_params, doc, problems)
+    problems.raise_if_any()
+    try:  # the rounds, with the checks that need the data (resources)
+        rungs = search.plan(data.X, data.y, **fit_params)
+    except (ValueError, TypeError) as exc:
+        problems.add(("search",), f"must describe a search this data allows; {exc}")
+        rungs = []
     problems.raise_if_any()
     return StudyPlan(
         path=path,
@@ -129,9 +144,8 @@ def load_study_file(
         kind=kind_name,
         search=search,
         data=data,
-        n_candidates=len({c.key for c in candidates}),
         n_splits=n_splits,
-        n_proposed=len(candidates),
+        rungs=rungs,
         fit_params=fit_params,
     )
 
@@ -143,13 +157,13 @@ def _build_parts(
     kind: Kind,
     overrides: Overrides,
     problems: Problems,
-) -> tuple[Any, Any, Dataset | None, Any]:
-    """Estimator, space, data and the API's strategy; None where they failed.
+) -> tuple[Any, Any, Dataset | None]:
+    """Estimator, space and data; None where they failed.
 
     Each part is built when its own table is sound, so that one run of the
     command reports every problem it can.
     """
-    estimator = space = data = strategy = None
+    estimator = space = data = None
     if "estimator" in sound:
         estimator = _build_estimator(doc["estimator"], problems)
     if "search" in sound:
@@ -163,12 +177,10 @@ def _build_parts(
             with warnings.catch_warnings():
                 if problems.messages:  # the file is refused anyway: errors only
                     warnings.simplefilter("ignore")
-                check = kind.search_class(estimator, space, **options)
-                check._check_space()
-                strategy = check._make_strategy()
+                kind.search_class(estimator, space, **options).check_space()
         except SpaceError as exc:
             problems.messages.extend(_locate_space_error(str(exc), kind, problems))
-    return estimator, space, data, strategy
+    return estimator, space, data
 
 
 # ---------------------------------------------------------------------------

@@ -31,8 +31,9 @@ class Executor(Protocol):
     Contract: items are taken lazily, as workers free up; an item that is
     :data:`WAIT` means "none for now": take no more until a result has been
     yielded, then ask again. Results may come in any order; an exception
-    raised by ``fn`` propagates from the iterator; ``close`` releases workers and may be called
-    at any time, also while an iterator is still open (on Ctrl-C).
+    raised by ``fn`` propagates from the iterator; ``close`` releases
+    workers and may be called at any time, also while an iterator is still
+    open (on Ctrl-C).
     ``n_workers`` is how many items may run at once. ``threads_per_unit`` is
     how many BLAS/OpenMP/PyTorch threads one item may use where it runs (None:
     leave the worker's own setting, as in this process or on a Dask worker,

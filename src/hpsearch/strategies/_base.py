@@ -39,13 +39,15 @@ class History:
 class Rung:
     """A round a strategy plans ahead: ``n_candidates`` at ``resource``.
 
-    For the command line's dry run and the progress bar; a strategy that
-    cannot tell in advance gives its best estimate.
+    ``n_repeated`` of them repeat an earlier candidate of the round (they run
+    once). For the command line's dry run and the progress bar; a strategy
+    that cannot tell in advance gives its best estimate.
     """
 
     round: int
     n_candidates: int
     resource: Resource = None
+    n_repeated: int = 0
 
 
 class Strategy(Protocol):

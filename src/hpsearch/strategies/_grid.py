@@ -25,7 +25,8 @@ class _AllAtOnce:
 
     def outline(self) -> Sequence[Rung]:
         """One round of every candidate."""
-        return [Rung(0, len(self.candidates))]
+        n = len(self.candidates)
+        return [Rung(0, n, None, n - len({c.key for c in self.candidates}))]
 
 
 class GridStrategy(_AllAtOnce):
