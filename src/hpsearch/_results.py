@@ -62,7 +62,7 @@ def best_index(results: Mapping[str, Any], refit_metric: str) -> int:
     if "iter" in results:
         rounds = np.asarray(results["iter"])
         last = np.flatnonzero(rounds == rounds.max())
-        scores = np.asarray(results[f"mean_test_{refit_metric}"])[last]
+        scores = np.asarray(results["mean_test_score"])[last]  # a single metric
         return int(last[0 if np.isnan(scores).all() else np.nanargmax(scores)])
     return int(np.asarray(results[f"rank_test_{refit_metric}"]).argmin())
 
