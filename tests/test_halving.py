@@ -162,9 +162,9 @@ def test_a_searched_resource_parameter_is_refused_before_any_fit():
     )
     with pytest.raises(
         SpaceError,
-        match="^Cannot use parameter n_estimators as the resource since it is part "
-        "of the searched parameters. The resource 'n_estimators' is set by each "
-        "round",
+        match=r"^Cannot use parameter n_estimators as the resource since it is part "
+        r"of the searched parameters\. The resource 'n_estimators' is set by each "
+        r"round",
     ):
         search.fit(X, y)
     assert not hasattr(search, "cv_results_")
