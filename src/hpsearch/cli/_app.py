@@ -24,6 +24,7 @@ import click
 import hpsearch
 from hpsearch._errors import HpsearchError, StudyMismatchError
 from hpsearch.cli import _output as out
+from hpsearch.cli._lookup import find_study
 from hpsearch.cli._schema import DEFAULT_STORAGE, Overrides
 from hpsearch.cli._studyfile import StudyPlan, load_study_file
 from hpsearch.storage._recorder import caller_tells_how_to_resume
@@ -194,8 +195,6 @@ def run(
 
 def _stored_fits(plan: StudyPlan) -> int:
     """Fits of this study already in the storage (0 for a new study)."""
-    from hpsearch.cli._studies import find_study
-
     study = find_study(plan.storage, plan.name)
     return 0 if study is None else int(study.progress.done)
 

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from hpsearch._space import canonical
+from hpsearch._version import __version__
 
 # Parts of a spec that must be equal for stored results to be reused, with
 # the words a mismatch message uses for them.
@@ -331,11 +332,9 @@ def versions(estimator: Any) -> dict[str, str]:
     """The versions of the libraries a stored result depends on."""
     import sklearn
 
-    import hpsearch
-
     found = {
         "python": platform.python_version(),
-        "hpsearch": hpsearch.__version__,
+        "hpsearch": __version__,
         "scikit-learn": sklearn.__version__,
         "numpy": np.__version__,
     }

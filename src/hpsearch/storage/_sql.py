@@ -34,6 +34,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from hpsearch._errors import MissingExtraError, StorageError
 from hpsearch._records import FoldResult
+from hpsearch._version import __version__
 from hpsearch.storage._base import (
     PlanEntry,
     RunRecord,
@@ -288,11 +289,9 @@ class SQLStorage:
         else:
             version = 0
         if version > SCHEMA_VERSION:
-            import hpsearch
-
             raise StorageError(
                 f"{self.url} has schema {version} but hpsearch "
-                f"{hpsearch.__version__} reads schema {SCHEMA_VERSION} at most. "
+                f"{__version__} reads schema {SCHEMA_VERSION} at most. "
                 "Upgrade hpsearch: pip install --upgrade hpsearch"
             )
         if version == SCHEMA_VERSION:
