@@ -31,6 +31,7 @@ class Workload:
     make: Callable[[bool], tuple[Any, Any, Any, Any]]
     n_jobs: int
     random: bool = False  # RandomizedSearchCV (n_iter in ``options``)
+    halving: bool = False  # HalvingGridSearchCV (random_state=0)
     pipeline: bool = False  # also compared with Pipeline(memory=...) and dask-ml
     options: dict[str, Any] = field(default_factory=dict)
 
@@ -133,5 +134,7 @@ WORKLOADS = {
         Workload("cheap_trees_j2", cheap, n_jobs=2),
         Workload("random_svc_j2", random_svc, 2, random=True, options={"n_iter": 60}),
         Workload("forests_j2", forests, 2, random=True, options={"n_iter": 10}),
+        Workload("halving_pca_svc_j1", pca_svc, 1, pipeline=True, halving=True),
+        Workload("halving_pca_svc_j2", pca_svc, 2, pipeline=True, halving=True),
     ]
 }
