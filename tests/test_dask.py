@@ -141,6 +141,23 @@ def test_pipeline_prefix_units_run_on_dask_and_equal_scikit_learn(client):
     _same(search.cv_results_, sk.cv_results_)
 
 
+def test_halving_search_on_dask_equals_scikit_learn(client):
+    from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+    from sklearn.model_selection import HalvingGridSearchCV as SkHalvingGridSearchCV
+
+    from hpsearch import HalvingGridSearchCV
+
+    grid = {"C": [0.01, 0.1, 1.0, 10.0, 100.0, 1000.0]}
+    options = dict(cv=3, factor=2, min_resources=30, random_state=0)
+    search = HalvingGridSearchCV(
+        SlowClassifier(), grid, backend=client, progress=False, **options
+    ).fit(X, y)
+    sk = SkHalvingGridSearchCV(SlowClassifier(), grid, **options).fit(X, y)
+    _same(search.cv_results_, sk.cv_results_)
+    assert search.n_resources_ == sk.n_resources_
+    assert search.best_params_ == sk.best_params_
+
+
 @pytest.mark.slow
 def test_command_line_runs_a_study_on_the_cluster_through_its_address(
     cluster, tmp_path

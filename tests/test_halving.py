@@ -298,6 +298,35 @@ def test_a_random_state_none_study_keeps_its_subsamples(tmp_path, digits):
     )
 
 
+def test_a_shared_prefix_is_fitted_once_per_split_within_a_round(tmp_path, digits):
+    from counting_estimators import Counted, fits
+
+    X, y = digits
+    log = str(tmp_path / "fits.log")
+    pipe = Pipeline(
+        [
+            ("scale", Counted(StandardScaler(), log=log, tag="scale")),
+            ("svc", SVC()),
+        ]
+    )
+    grid = {"svc__C": [0.1, 1, 10, 100], "svc__gamma": ["scale", 0.01]}
+    search = HalvingGridSearchCV(
+        pipe, grid, factor=2, random_state=0, progress=False, refit=False, cv=3
+    ).fit(X, y)
+    scaler_fits = fits(log)
+    # One scaler fit per (round, split): the round's rows differ, the
+    # candidates of a round share them.
+    assert sum(scaler_fits.values()) == len(search.n_resources_) * 3
+    assert sum(search.n_candidates_) > len(search.n_resources_)  # shared by many
+    theirs = SkHalvingGrid(
+        Pipeline([("scale", StandardScaler()), ("svc", SVC())]),
+        grid, factor=2, random_state=0, refit=False, cv=3,
+    ).fit(X, y)
+    np.testing.assert_array_equal(
+        search.cv_results_["mean_test_score"], theirs.cv_results_["mean_test_score"]
+    )
+
+
 # ---------------------------------------------------------------------------
 # The loop asks for work whenever a worker is free
 

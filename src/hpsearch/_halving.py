@@ -37,7 +37,7 @@ class _HalvingMixin(_SearchMixin):
         raise NotImplementedError
 
     def _check_resource(self, spaces: list[Any]) -> None:
-        """The resource must not be searched, and must fit in the data."""
+        """The resource must not be searched."""
         resource = self.resource  # type: ignore[attr-defined]
         if resource != "n_samples" and any(resource in s for s in spaces):
             raise SpaceError(
@@ -46,6 +46,12 @@ class _HalvingMixin(_SearchMixin):
                 "each round of successive halving: remove it from the space, or "
                 "search it with GridSearchCV or RandomizedSearchCV instead."
             )
+
+    def _check_input_parameters(self, X: Any, y: Any, split_params: Any) -> None:
+        """scikit-learn's checks, then: the budget must fit the data and the
+        estimator, before any fit."""
+        super()._check_input_parameters(X, y, split_params)  # type: ignore[misc]
+        resource = self.resource  # type: ignore[attr-defined]
         n_samples = self._n_samples_orig
         if resource == "n_samples" and self.max_resources_ > n_samples:
             raise SpaceError(
