@@ -320,7 +320,11 @@ def test_a_shared_prefix_is_fitted_once_per_split_within_a_round(tmp_path, digit
     assert sum(search.n_candidates_) > len(search.n_resources_)  # shared by many
     theirs = SkHalvingGrid(
         Pipeline([("scale", StandardScaler()), ("svc", SVC())]),
-        grid, factor=2, random_state=0, refit=False, cv=3,
+        grid,
+        factor=2,
+        random_state=0,
+        refit=False,
+        cv=3,
     ).fit(X, y)
     np.testing.assert_array_equal(
         search.cv_results_["mean_test_score"], theirs.cv_results_["mean_test_score"]

@@ -31,14 +31,14 @@ class _HalvingMixin(_SearchMixin):
     """What both halving searches share: the strategy and fitted attributes."""
 
     def _resource(self) -> str | None:
-        return self.resource  # type: ignore[attr-defined,no-any-return]
+        return self.resource
 
     def _spaces(self) -> list[Any]:
         raise NotImplementedError
 
     def _check_resource(self, spaces: list[Any]) -> None:
         """The resource must not be searched."""
-        resource = self.resource  # type: ignore[attr-defined]
+        resource = self.resource
         if resource != "n_samples" and any(resource in s for s in spaces):
             raise SpaceError(
                 f"Cannot use parameter {resource} as the resource since it is part "
@@ -50,8 +50,8 @@ class _HalvingMixin(_SearchMixin):
     def _check_input_parameters(self, X: Any, y: Any, split_params: Any) -> None:
         """scikit-learn's checks, then: the budget must fit the data and the
         estimator, before any fit."""
-        super()._check_input_parameters(X, y, split_params)  # type: ignore[misc]
-        resource = self.resource  # type: ignore[attr-defined]
+        super()._check_input_parameters(X, y, split_params)
+        resource = self.resource
         n_samples = self._n_samples_orig
         if resource == "n_samples" and self.max_resources_ > n_samples:
             raise SpaceError(
@@ -68,12 +68,12 @@ class _HalvingMixin(_SearchMixin):
     def _halving(self, fit: _Fit, candidates: Any, random_state: Any) -> Strategy:
         return HalvingStrategy(
             make_candidates(candidates),
-            factor=self.factor,  # type: ignore[attr-defined]
+            factor=self.factor,
             min_resources=self.min_resources_,
             max_resources=self.max_resources_,
-            exhaust=self.min_resources == "exhaust",  # type: ignore[attr-defined]
-            aggressive_elimination=self.aggressive_elimination,  # type: ignore[attr-defined]
-            resource=self.resource,  # type: ignore[attr-defined]
+            exhaust=self.min_resources == "exhaust",
+            aggressive_elimination=self.aggressive_elimination,
+            resource=self.resource,
             n_samples=self._n_samples_orig,
             base_splits=fit.splits,
             random_state=random_state,
@@ -83,6 +83,7 @@ class _HalvingMixin(_SearchMixin):
         )
 
     def _strategy_done(self, strategy: Strategy) -> None:
+        super()._strategy_done(strategy)
         assert isinstance(strategy, HalvingStrategy)
         n_done = len(strategy.n_candidates_)
         self.min_resources_ = strategy.min_resources_

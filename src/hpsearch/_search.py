@@ -11,7 +11,9 @@ results recorded as they arrive when a storage is given.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -37,6 +39,7 @@ from hpsearch._results import (
 from hpsearch._space import check_distributions, check_grid
 from hpsearch.executors import check_pre_dispatch, make_executor, threadable
 from hpsearch.strategies import GridStrategy, RandomStrategy, Rung, Strategy, Trial
+from hpsearch.strategies._run_search import RunSearchStrategy
 
 _HPSEARCH_CONSTRAINTS: dict[str, list[Any]] = {
     "progress": ["boolean", None],
@@ -104,6 +107,42 @@ class _SearchMixin(BaseSearchCV):
 
     def _strategy_done(self, strategy: Strategy) -> None:
         """Take what the strategy found out (halving's fitted attributes)."""
+        self._more_results = dict(getattr(strategy, "more_results", {}))
+
+    def _custom_search(self) -> bool:
+        """Whether a subclass brings its own ``_run_search``, the way
+        scikit-learn's search classes are extended."""
+        for klass in type(self).__mro__:
+            if "_run_search" in vars(klass):
+                return not klass.__module__.startswith(("sklearn.", "hpsearch."))
+        return False
+
+    def _run_search_strategy(self, fit: _Fit) -> Strategy:
+        """The subclass's ``_run_search`` as a strategy on hpsearch's loop."""
+        split_params = fit.routed.splitter.split
+
+        def splits_of(cv: Any) -> list[Any]:
+            splits = list(cv.split(fit.X, fit.y, **split_params))
+            if len(splits) != self.n_splits_:
+                raise ValueError(
+                    "cv.split and cv.get_n_splits return inconsistent results. "
+                    f"Expected {self.n_splits_} splits, got {len(splits)}"
+                )
+            return splits
+
+        def to_results(trials: Sequence[Trial], more: Any) -> dict[str, Any]:
+            summary = summarize(
+                trials,
+                error_score=self.error_score,
+                return_train_score=self.return_train_score,
+                refit_metric=None,
+            )
+            return {**{k: np.asarray(v) for k, v in more.items()}, **summary.cv_results}
+
+        kwargs = {}
+        if "callback_ctx" in inspect.signature(self._run_search).parameters:
+            kwargs["callback_ctx"] = fit.root_ctx
+        return RunSearchStrategy(self._run_search, splits_of, to_results, kwargs)
 
     def _open_recorder(self, fit: _Fit) -> Recorder:
         if getattr(self, "storage", None) is None:
@@ -205,7 +244,10 @@ class _SearchMixin(BaseSearchCV):
         # and a search with random_state=None takes the study's seed.
         recorder = self._open_recorder(fit)
         try:
-            strategy = self._make_strategy(fit, recorder.random_state)
+            if self._custom_search():
+                strategy = self._run_search_strategy(fit)
+            else:
+                strategy = self._make_strategy(fit, recorder.random_state)
             executor = make_executor(
                 getattr(self, "backend", None),
                 self.n_jobs,
@@ -274,7 +316,8 @@ class _SearchMixin(BaseSearchCV):
             refit_metric=None,
         )
         warn_or_raise_fit_failures(trials, self.error_score)
-        results = summary.cv_results
+        more = getattr(self, "_more_results", {})  # a custom _run_search's
+        results = {**{k: np.asarray(v) for k, v in more.items()}, **summary.cv_results}
         refit_metric = fit.refit_metric
         metrics = [k[10:] for k in results if k.startswith("mean_test_")]
         self.multimetric_ = isinstance(fit.scorers, _MultimetricScorer) or (

@@ -43,7 +43,7 @@ class HalvingStrategy:
         candidates: Sequence[Candidate],
         *,
         factor: float,
-        min_resources: int,
+        min_resources: float,
         max_resources: int,
         exhaust: bool,
         aggressive_elimination: bool,
