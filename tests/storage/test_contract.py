@@ -123,15 +123,41 @@ def test_add_trials_stores_candidates_and_sets_or_extends_the_plan(storage):
     storage.add_trials(
         "s",
         [StoredCandidate("a", '{"C":1}'), StoredCandidate("b", '{"C":2}')],
-        ["a", "b", "a"],
+        [("a", None, 0), ("b", None, 0), ("a", None, 0)],
     )
-    storage.add_trials("s", [StoredCandidate("c", '{"C":3}')], ["c"], extend=True)
+    storage.add_trials(
+        "s",
+        [StoredCandidate("c", '{"C":3}')],
+        [("c", 30, 1), ("a", 2.5, 2)],
+        extend=True,
+    )
     data = storage.read("s")
-    assert list(data.plan) == ["a", "b", "a", "c"]
+    assert list(data.plan) == [
+        ("a", None, 0),
+        ("b", None, 0),
+        ("a", None, 0),
+        ("c", 30, 1),
+        ("a", 2.5, 2),
+    ]
     assert dict(data.candidates) == {"a": '{"C":1}', "b": '{"C":2}', "c": '{"C":3}'}
-    storage.add_trials("s", [StoredCandidate("a", '{"C":1}')], ["a"])
-    assert list(storage.read("s").plan) == ["a"]
+    storage.add_trials("s", [StoredCandidate("a", '{"C":1}')], [("a", None, 0)])
+    assert list(storage.read("s").plan) == [("a", None, 0)]
     assert len(storage.read("s").candidates) == 3
+
+
+def test_results_at_other_resources_are_other_results(storage):
+    storage.create_study(study())
+    storage.add_results(
+        "s",
+        [
+            result("a", 0, test_scores={"score": 0.5}),
+            result("a", 0, test_scores={"score": 0.6}, resource=10),
+        ],
+    )
+    # A (candidate, resource, split) stored is kept: the first result wins.
+    storage.add_results("s", [result("a", 0, test_scores={"score": 0.9}, resource=10)])
+    results = {r.key: r.test_scores["score"] for r in storage.read("s").results}
+    assert results == {("a", None, 0): 0.5, ("a", 10, 0): 0.6}
 
 
 def test_set_run_inserts_then_updates(storage):
