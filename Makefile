@@ -4,7 +4,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo demo-python test lint format typecheck bench clean
+.PHONY: demo demo-python test test-oldest lint format typecheck bench clean
+
+# The oldest scikit-learn release hpsearch supports (pyproject.toml).
+SKLEARN_OLDEST ?= 1.7.2
+VENV_OLDEST := .venv-oldest
+STAMP_OLDEST := $(VENV_OLDEST)/.installed
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +33,16 @@ demo-python: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+$(STAMP_OLDEST): pyproject.toml
+	$(PYTHON) -m venv $(VENV_OLDEST)
+	$(VENV_OLDEST)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV_OLDEST)/bin/python -m pip install --quiet -e '.[dev]' 'scikit-learn==$(SKLEARN_OLDEST)'
+	touch $(STAMP_OLDEST)
+
+# The whole suite on the oldest supported scikit-learn (CI runs it too).
+test-oldest: $(STAMP_OLDEST)
+	$(VENV_OLDEST)/bin/python -m pytest $(PYTEST_ARGS)
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests examples benchmarks
 	$(VENV)/bin/ruff format --check src tests examples benchmarks
@@ -47,4 +62,4 @@ bench: $(STAMP)
 	$(PY) benchmarks/dask_overhead.py --sleep
 
 clean:
-	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(VENV_OLDEST) build *.egg-info src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

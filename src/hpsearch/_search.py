@@ -26,6 +26,7 @@ from sklearn.model_selection import check_cv
 from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils.validation import _check_method_params, _num_samples, indexable
 
+from hpsearch._compat import callback_context, check_input_parameters
 from hpsearch._evaluate import EvalContext, warn_scoring_failures
 from hpsearch._loop import MemoryRecorder, Recorder, SearchRun
 from hpsearch._progress import SearchProgress
@@ -161,7 +162,7 @@ class _SearchMixin(BaseSearchCV):
         self._checked_cv_orig = check_cv(
             self.cv, y, classifier=is_classifier(self.estimator)
         )
-        self._check_input_parameters(X=X, y=y, split_params=routed.splitter.split)
+        check_input_parameters(self, X, y, routed.splitter.split)
         self.n_splits_ = self._checked_cv_orig.get_n_splits(
             X, y, **routed.splitter.split
         )
@@ -230,8 +231,8 @@ class _SearchMixin(BaseSearchCV):
         fit.metadata = (
             None if sample_weight is None else {"sample_weight": sample_weight}
         )
-        fit.root_ctx = self._init_callback_context(
-            max_subtasks=1 + (self.refit is not False)
+        fit.root_ctx = callback_context(
+            self, max_subtasks=1 + (self.refit is not False)
         ).call_on_fit_task_begin(
             estimator=self, X=fit.X, y=fit.y, metadata=fit.metadata
         )
