@@ -402,3 +402,27 @@ def test_a_free_worker_gets_new_work_while_another_still_runs():
         for h in strategy.asked
     ]
     assert (["quick"], ["wait"], 1) in asked
+
+
+def test_another_subsample_seed_is_a_mismatch(tmp_path, digits):
+    from hpsearch import StudyMismatchError
+
+    X, y = digits
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+
+    def run(seed):
+        return HalvingGridSearchCV(
+            DecisionTreeClassifier(random_state=0),
+            {"max_depth": [2, 4, 8]},
+            random_state=seed,
+            progress=False,
+            storage=url,
+            study="seeded",
+        ).fit(X, y)
+
+    run(0)
+    with pytest.raises(
+        StudyMismatchError,
+        match="the random_state that draws the subsamples differ: stored 0, now 1",
+    ):
+        run(1)

@@ -35,6 +35,7 @@ IDENTITY = {
     "data": "the data",
     "return_train_score": "return_train_score",
     "resource": "the resource",
+    "subsample_seed": "the random_state that draws the subsamples",
 }
 
 
@@ -71,6 +72,10 @@ class StudySpec:
     resource : str or None
         What a task's resource is (successive halving): "n_samples" or an
         estimator parameter; None for grid and random search.
+    subsample_seed : int or None
+        With ``resource="n_samples"``, the ``random_state`` the search was
+        given (it draws each round's rows, so results at other seeds differ);
+        None when it was None (the study's seed is then used) or not needed.
     versions : dict
         Python, hpsearch, scikit-learn, numpy and the estimator's package.
     """
@@ -88,6 +93,7 @@ class StudySpec:
     random_state: int | None = None
     versions: Mapping[str, str] = field(default_factory=dict)
     resource: str | None = None
+    subsample_seed: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The spec as a JSON-able dict."""
@@ -222,7 +228,16 @@ def build_spec(
         random_state=random_state,
         versions=versions(search.estimator),
         resource=getattr(search, "resource", None),
+        subsample_seed=_subsample_seed(search),
     )
+
+
+def _subsample_seed(search: Any) -> int | None:
+    """The given seed of a search that subsamples rows per round, else None."""
+    seed = getattr(search, "random_state", None)
+    if getattr(search, "resource", None) != "n_samples":
+        return None
+    return int(seed) if isinstance(seed, int | np.integer) else None
 
 
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
