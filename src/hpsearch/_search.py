@@ -309,6 +309,8 @@ class _SearchMixin(BaseSearchCV):
         return trials
 
     def _finish(self, trials: list[Trial], fit: _Fit) -> None:
+        # The fit failures first, then non-finite scores: scikit-learn's order.
+        warn_or_raise_fit_failures(trials, self.error_score)
         summary = summarize(
             trials,
             error_score=self.error_score,
@@ -316,7 +318,6 @@ class _SearchMixin(BaseSearchCV):
             resource=self._resource(),
             refit_metric=None,
         )
-        warn_or_raise_fit_failures(trials, self.error_score)
         more = getattr(self, "_more_results", {})  # a custom _run_search's
         results = {**{k: np.asarray(v) for k, v in more.items()}, **summary.cv_results}
         refit_metric = fit.refit_metric
