@@ -110,6 +110,10 @@ class RecordingCallback:
         self.events.append(("end", context.task_name))
 
 
+@pytest.mark.skipif(
+    not hasattr(hpsearch.GridSearchCV, "set_callbacks"),
+    reason="callbacks came in scikit-learn 1.9",
+)
 def test_set_callbacks_sees_the_search_every_evaluation_and_the_refit():
     callback = RecordingCallback()
     search = hpsearch.GridSearchCV(SVC(), {"C": [0.1, 1]}, cv=3, progress=False)

@@ -10,19 +10,34 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from counting import CountingClassifier, data
+from counting import CountingClassifier, data, read_fits
 
 from hpsearch import HalvingGridSearchCV
 
 N_CANDIDATES = 27
+# With this variable set, a fit waits for ever once the log has that many
+# lines: the test can then stop the search mid-round, knowing it still runs.
+HOLD = "HPSEARCH_TEST_HOLD_AFTER"
+
+
+class HeldClassifier(CountingClassifier):
+    """A CountingClassifier that holds its fits once the log is long enough."""
+
+    def fit(self, X, y):  # type: ignore[no-untyped-def]
+        hold = os.environ.get(HOLD)
+        if hold and self.log and len(read_fits(self.log)) >= int(hold):
+            while True:
+                time.sleep(1)
+        return super().fit(X, y)
 
 
 def search(log: str | None = None, **options: object) -> HalvingGridSearchCV:
     return HalvingGridSearchCV(
-        CountingClassifier(log=log, sleep=0.005 if log else 0.0),
+        HeldClassifier(log=log),
         {"C": list(range(N_CANDIDATES))},
         cv=3,
         factor=3,

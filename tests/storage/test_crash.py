@@ -194,25 +194,42 @@ def test_a_postgres_search_stopped_at_random_moments_resumes_without_loss(
 def test_a_halving_search_killed_mid_rung_resumes_without_refitting(tmp_path):
     """SIGKILL in the middle of the second rung: the rerun fits no stored
     (candidate, resource, split) again, and ends as an uninterrupted search."""
-    from run_halving import N_CANDIDATES as N_HALVING
-    from run_halving import search
+    from run_halving import HOLD, search
 
     url = f"sqlite:///{tmp_path / 'halving.db'}"
     log = tmp_path / "fits.log"
     command = [sys.executable, str(HERE / "run_halving.py"), url, "halving", str(log)]
-    first_rung = N_HALVING * N_SPLITS  # 27 candidates x 3 splits
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 120
-    while len(read_fits(log)) < first_rung + 10 and process.poll() is None:
-        assert time.monotonic() < deadline
-        time.sleep(0.002)
+    first_rung = 27 * N_SPLITS
+    # The second rung's first unit holds at most 27 / 2 tasks (the planner's
+    # guided batches): with fits held after 14 of them, it is stored and the
+    # search cannot end before it is killed.
+    held_after = first_rung + 14
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, HOLD: str(held_after)},
+    )
+
+    def stored_now() -> set:
+        if not (tmp_path / "halving.db").exists():
+            return set()
+        storage = SQLStorage(url)
+        try:
+            if storage.get_study("halving") is None:
+                return set()
+            return {r.key for r in storage.read("halving").results}
+        finally:
+            storage.close()
+
+    while len(read_fits(log)) < held_after or len(stored_now()) <= first_rung:
+        assert process.poll() is None, process.communicate()
+        time.sleep(0.05)
     process.kill()
     process.communicate(timeout=60)
     assert process.returncode == -signal.SIGKILL
     fits_at_kill = len(read_fits(log))
-    storage = SQLStorage(url)
-    stored_at_kill = {r.key for r in storage.read("halving").results}
-    storage.close()
+    stored_at_kill = stored_now()
     assert first_rung < len(stored_at_kill) < 117  # mid second rung
 
     done = subprocess.run(command, capture_output=True, text=True, timeout=120)
