@@ -241,17 +241,6 @@ def test_verbose_announces_the_fits_like_sklearn(capsys):
     assert ours == "Fitting 5 folds for each of 3 candidates, totalling 15 fits"
 
 
-def test_verbose_two_prints_a_line_per_fit(capsys):
-    hpsearch.GridSearchCV(SVC(), {"C": [1, 2]}, cv=3, verbose=2, progress=False).fit(
-        X, y
-    )
-    lines = [
-        line for line in capsys.readouterr().out.splitlines() if line.startswith("[CV")
-    ]
-    assert len(lines) == 6
-    assert lines[0].startswith("[CV 1/3] END") and "C=1" in lines[0]
-
-
 def test_progress_bar_shows_fits_done_and_best_score(capfd):
     search = hpsearch.GridSearchCV(SVC(), {"C": [1, 2]}, cv=3, progress=True)
     search.fit(X, y)

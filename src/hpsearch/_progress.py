@@ -7,6 +7,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from joblib.logger import short_format_time
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -24,7 +25,9 @@ class SearchProgress:
     """Follows fold results as they arrive; prints and draws as asked.
 
     ``bar`` None shows the bar when stderr is a terminal; ``metric`` is the
-    score that "best so far" follows (the refit metric).
+    score that "best so far" follows (the refit metric). ``verbose`` > 1
+    prints scikit-learn's lines; ``metric_names`` (a multimetric scoring) and
+    ``error_score`` make a failed fit's line read as scikit-learn's does.
     """
 
     def __init__(
@@ -33,8 +36,14 @@ class SearchProgress:
         bar: bool | None = None,
         metric: str | None = "score",
         description: str = "search",
+        error_score: Any = float("nan"),
+        metric_names: Sequence[str] | None = None,
     ) -> None:
         self.verbose = verbose
+        self.error_score = error_score
+        self.metric_names = metric_names
+        self._index: dict[str, int] = {}
+        self._n_candidates = 0
         self.show_bar = sys.stderr.isatty() if bar is None else bar
         self.metric = metric
         self.description = description
@@ -49,6 +58,10 @@ class SearchProgress:
         """A new round of candidates: announce it and grow the bar."""
         self._n_splits = n_splits
         self._params.update({c.key: c.params for c in batch})
+        self._index = {}
+        for i, c in enumerate(batch):
+            self._index.setdefault(c.key, i)
+        self._n_candidates = len(batch)
         if self.verbose > 0:
             print(
                 f"Fitting {n_splits} folds for each of {len(batch)} candidates,"
@@ -94,19 +107,48 @@ class SearchProgress:
             self._progress.update(self._task_id, advance=1, best=best)
 
     def _print_line(self, result: FoldResult) -> None:
+        """scikit-learn's ``[CV i/k] END ...`` line (and START from verbose 10)."""
         params = self._params.get(result.candidate_key, {})
-        text = ", ".join(f"{k}={params[k]}" for k in sorted(params))
-        if result.status == "failed":
-            text += "; failed"
-        elif self.verbose > 2:
-            text += ";" + "".join(
-                f" {name}: (test={value:.3f})"
-                for name, value in sorted(result.test_scores.items())
-            )
+        params_msg = ", ".join(f"{k}={params[k]}" for k in sorted(params))
+        progress = ""
+        if self.verbose > 2:
+            progress = f" {result.split + 1}/{self._n_splits}"
+            if self.verbose > 9:
+                index = self._index.get(result.candidate_key, 0)
+                progress += f"; {index + 1}/{self._n_candidates}"
+        if self.verbose > 9:
+            start = f"[CV{progress}] START {params_msg}"
+            print(start + "." * (80 - len(start)))
+        text = params_msg + (";" if params_msg else "")
+        if self.verbose > 2:
+            text += self._scores_text(result)
         total = result.fit_time + result.score_time
-        text += f" total time={total:.1f}s"
-        head = f"[CV {result.split + 1}/{self._n_splits}] END "
-        print(head + "." * max(0, 80 - len(head) - len(text)) + text)
+        text += f" total time={short_format_time(total)}"
+        head = f"[CV{progress}] END "
+        print(head + "." * (80 - len(head) - len(text)) + text)
+
+    def _scores_text(self, result: FoldResult) -> str:
+        test: Any = result.test_scores
+        train: Any = result.train_scores
+        if result.status == "failed":  # scikit-learn prints error_score
+            names = self.metric_names
+            test = dict.fromkeys(names, self.error_score) if names else self.error_score
+            if train is not None:
+                train = test
+        elif self.metric_names is None and list(test) == ["score"]:
+            test = test["score"]
+            train = None if train is None else train["score"]
+        if isinstance(test, Mapping):
+            text = ""
+            for name in sorted(test):
+                text += f" {name}: ("
+                if train is not None:
+                    text += f"train={train[name]:.3f}, "
+                text += f"test={test[name]:.3f})"
+            return text
+        if train is not None:
+            return f", score=(train={train:.3f}, test={test:.3f})"
+        return f", score={test:.3f}"
 
     def close(self) -> None:
         """Stop drawing the bar."""

@@ -164,6 +164,12 @@ class _SearchMixin(BaseSearchCV):
             bar=getattr(self, "progress", None),
             metric=refit_metric if isinstance(refit_metric, str) else None,
             description=type(self).__name__,
+            error_score=self.error_score,
+            metric_names=(
+                list(scorers._scorers)
+                if isinstance(scorers, _MultimetricScorer)
+                else None
+            ),
         )
         search_ctx = root_ctx.subcontext(
             task_name="search", max_subtasks=None, sequential_subtasks=True
