@@ -64,7 +64,7 @@ def test_every_verbose_level_prints_scikit_learns_lines(
         LinearSVC(random_state=0),
         {"C": [0.01, 1.0], "fit_intercept": [True, False]},
         scoring=scoring,
-        refit=False if isinstance(scoring, list | dict) else True,
+        refit=not isinstance(scoring, list | dict),
         verbose=verbose,
         cv=3,
         return_train_score=return_train_score,

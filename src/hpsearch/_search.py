@@ -111,6 +111,13 @@ class _SearchMixin(BaseSearchCV):
         self._check_space()  # before anything is fitted or stored
         check_pre_dispatch(self.pre_dispatch)
         splits = list(self._checked_cv_orig.split(X, y, **routed.splitter.split))
+        if not splits:  # before a study is stored with no splits
+            raise ValueError(
+                "No fits were performed. Was the CV iterator empty? Were there no "
+                "candidates? cv gave no train/test splits: a generator such as "
+                "KFold(5).split(X) can be iterated once only. Pass the splitter "
+                "itself (cv=KFold(5)) or a list of splits."
+            )
         if len(splits) != self.n_splits_:
             raise ValueError(
                 "cv.split and cv.get_n_splits return inconsistent results. "
