@@ -25,6 +25,7 @@ from sklearn.model_selection import GridSearchCV as _SkGridSearchCV
 from sklearn.model_selection import RandomizedSearchCV as _SkRandomizedSearchCV
 from sklearn.model_selection import check_cv
 from sklearn.model_selection._search import BaseSearchCV
+from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import _check_method_params, indexable
 
 from hpsearch._evaluate import EvalContext, warn_scoring_failures
@@ -186,11 +187,31 @@ class _SearchMixin(BaseSearchCV):
         def on_result(result: FoldResult) -> None:
             progress.update(result)
             warn_scoring_failures(result.extra.get("warnings", ()), self.error_score)
-            task_ctx = search_ctx.subcontext(task_name="candidate-split-evaluation")
-            task_ctx.call_on_fit_task_begin(estimator=self)
-            task_ctx.call_on_fit_task_end(estimator=self)
+            # As scikit-learn: the train part of X, y and sample_weight.
+            train: dict[str, Any] = {}
+            if getattr(self, "_skl_callbacks", None):  # only when someone listens
+                index = splits[result.split][0]
+                weight = routed.estimator.fit.get("sample_weight")
+                train = {
+                    "X": _safe_indexing(X, index),
+                    "y": None if y is None else _safe_indexing(y, index),
+                    "metadata": None
+                    if weight is None
+                    else {"sample_weight": _safe_indexing(weight, index)},
+                }
+            # One evaluation per listed candidate, as in scikit-learn, even
+            # where equal candidates share one fit.
+            for _ in range(listed.get(result.candidate_key, 1)):
+                task_ctx = search_ctx.subcontext(task_name="candidate-split-evaluation")
+                task_ctx.call_on_fit_task_begin(estimator=self, **train)
+                task_ctx.call_on_fit_task_end(estimator=self, **train)
+
+        listed: dict[str, int] = {}
 
         def on_round(batch: Sequence[Candidate], n_splits: int) -> None:
+            listed.clear()
+            for candidate in batch:
+                listed[candidate.key] = listed.get(candidate.key, 0) + 1
             progress.start_round(batch, n_splits)
             start_round = getattr(recorder, "start_round", None)
             if start_round is not None:
