@@ -1,9 +1,17 @@
 """What a search shows while it runs: scikit-learn's verbose lines and a
-progress bar (tasks done of total, elapsed, ETA, best mean score so far)."""
+progress bar (tasks done of total, elapsed, ETA, best mean score so far).
+
+The bar is drawn by Rich on a terminal. In a Jupyter kernel, whose stderr is
+no terminal, the same line is rewritten in place with a carriage return, as a
+notebook's output area understands (no cursor-moving escape codes, no
+ipywidgets needed).
+"""
 
 from __future__ import annotations
 
+import io
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -24,7 +32,8 @@ from hpsearch._records import Candidate, FoldResult
 class SearchProgress:
     """Follows fold results as they arrive; prints and draws as asked.
 
-    ``bar`` None shows the bar when stderr is a terminal; ``metric`` is the
+    ``bar`` None shows the bar when stderr is a terminal or this process is a
+    Jupyter kernel; ``metric`` is the
     score that "best so far" follows (the refit metric). ``verbose`` > 1
     prints scikit-learn's lines; ``metric_names`` (a multimetric scoring) and
     ``error_score`` make a failed fit's line read as scikit-learn's does.
@@ -44,7 +53,10 @@ class SearchProgress:
         self.metric_names = metric_names
         self._index: dict[str, int] = {}
         self._n_candidates = 0
-        self.show_bar = sys.stderr.isatty() if bar is None else bar
+        terminal = sys.stderr.isatty()
+        self.notebook = not terminal and in_notebook()
+        self.show_bar = (terminal or self.notebook) if bar is None else bar
+        self._last_draw = 0.0
         self.metric = metric
         self.description = description
         self.best: float | None = None
@@ -82,14 +94,17 @@ class SearchProgress:
                 TextColumn("{task.fields[best]}"),
                 console=Console(file=sys.stderr),
                 transient=False,
+                auto_refresh=not self.notebook,
             )
-            self._progress.start()
+            if not self.notebook:
+                self._progress.start()
             self._task_id = self._progress.add_task(
                 self.description, total=total, best=""
             )
         else:
             task = self._progress.tasks[0]
             self._progress.update(self._task_id, total=(task.total or 0) + total)
+        self._draw()
 
     def update(self, result: FoldResult) -> None:
         """One fold result arrived."""
@@ -105,6 +120,7 @@ class SearchProgress:
         if self._progress is not None:
             best = "" if self.best is None else f"best {self.metric}={self.best:.4g}"
             self._progress.update(self._task_id, advance=1, best=best)
+            self._draw()
 
     def _print_line(self, result: FoldResult) -> None:
         """scikit-learn's ``[CV i/k] END ...`` line (and START from verbose 10)."""
@@ -150,8 +166,38 @@ class SearchProgress:
             return f", score=(train={train:.3f}, test={test:.3f})"
         return f", score={test:.3f}"
 
+    def _draw(self, final: bool = False) -> None:
+        """In a notebook: rewrite the bar's line (at most ten times a second)."""
+        if not self.notebook or self._progress is None:
+            return
+        now = time.monotonic()
+        if not final and now - self._last_draw < 0.1:
+            return
+        self._last_draw = now
+        console = Console(
+            file=io.StringIO(),
+            width=100,
+            color_system=None,
+            force_terminal=False,
+            force_jupyter=False,
+        )
+        console.print(self._progress.get_renderable())
+        text = console.file.getvalue().rstrip("\n")  # type: ignore[attr-defined]
+        sys.stderr.write("\r" + text + ("\n" if final else ""))
+        sys.stderr.flush()
+
     def close(self) -> None:
         """Stop drawing the bar."""
         if self._progress is not None:
+            self._draw(final=True)
             self._progress.stop()
             self._progress = None
+
+
+def in_notebook() -> bool:
+    """Whether this process is a Jupyter kernel (ipykernel, Colab, VS Code)."""
+    ipython = sys.modules.get("IPython")
+    if ipython is None:
+        return False
+    shell = ipython.get_ipython()
+    return getattr(shell, "kernel", None) is not None

@@ -144,6 +144,9 @@ class _SearchMixin(BaseSearchCV):
         # The study opens first: a mismatch is refused before any worker starts,
         # and a random search with random_state=None takes the study's seed.
         recorder = self._open_recorder(X, y, params, splits)
+        # Which study this fit wrote, and where (passwords masked); None without.
+        self.study_name_ = getattr(recorder, "name", None)
+        self.storage_url_ = getattr(getattr(recorder, "storage", None), "url", None)
         strategy = self._make_strategy(getattr(recorder, "random_state", None))
         executor = make_executor(
             getattr(self, "backend", None),
@@ -381,6 +384,12 @@ feature_names_in_
         As in scikit-learn.
     results_ : pandas.DataFrame
         ``cv_results_`` as a table, one row per candidate.
+    study_name_ : str or None
+        The study this fit wrote in ``storage`` (None without a storage).
+    storage_url_ : str or None
+        The storage's URL, any password masked as ``***``: look at the
+        study from the command line with
+        ``hpsearch show <study_name_> --storage <storage_url_>``.
     workers_ : dict
         Where the fits ran and how many at once: ``{"serial": 1}``,
         ``{"threads": 2}``, ``{"threads": 1, "processes": 1}`` (the units held

@@ -9,6 +9,7 @@ results stored before are handed to the search loop, which runs only the rest.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import secrets
 import signal
@@ -32,6 +33,8 @@ from hpsearch.storage._spec import StudySpec, build_spec, differences
 from hpsearch.storage._study import open_storage
 
 TaskKey = tuple[str, int]
+
+logger = logging.getLogger("hpsearch")
 
 
 def open_recorder(
@@ -191,6 +194,15 @@ class StudyRecorder:
     def start_round(self, batch: Sequence[Candidate], n_splits: int) -> None:
         """Store the round's candidates and extend the study's plan with them."""
         unique = {c.key: c for c in batch}
+        if self._rounds == 0 and self._known:  # a rerun: say so, once
+            stored = sum((k, s) in self._known for k in unique for s in range(n_splits))
+            if stored:
+                logger.info(
+                    "resuming study %r: %d of %d fits already stored",
+                    self.name,
+                    stored,
+                    len(unique) * n_splits,
+                )
         stored = [
             StoredCandidate(c.key, dumps(encode_value(dict(c.params))))
             for c in unique.values()
