@@ -16,9 +16,8 @@ from hpsearch._errors import (
     StudyNotFoundError,
 )
 from hpsearch._search import GridSearchCV, RandomizedSearchCV
+from hpsearch._version import __version__
 from hpsearch.storage import delete_study, list_studies, load_study
-
-__version__ = "0.1.0"
 
 __all__ = [
     "BackendError",
