@@ -263,9 +263,9 @@ def test_close_while_iterating_stops_the_search(client):
     next(results)
     executor.close()
     assert len(list(results)) < 100
-    deadline = time.monotonic() + 10
+    # Cancelled units stop (a unit still running would keep this waiting
+    # until pytest's timeout).
     while client.processing() and any(client.processing().values()):
-        assert time.monotonic() < deadline, "cancelled units still run"
         time.sleep(0.05)
 
 
@@ -504,9 +504,8 @@ def test_search_through_the_address_of_scheduler_and_worker_processes(
     _same(search.cv_results_, local.cv_results_)
     # The client opened for the address was closed with the search.
     with distributed.Client(address, set_as_default=False) as watcher:
-        deadline = time.monotonic() + 10
-        while (clients := _scheduler_clients(watcher)) != {watcher.id}:
-            assert time.monotonic() < deadline, f"clients left open: {clients}"
+        # A client left open would keep this waiting until pytest's timeout.
+        while _scheduler_clients(watcher) != {watcher.id}:
             time.sleep(0.05)
 
 
@@ -528,13 +527,20 @@ def test_losing_the_scheduler_mid_search_is_a_cluster_error_and_a_rerun_resumes(
     storage = f"sqlite:///{tmp_path / 'runs.db'}"
     marks = tmp_path / "fits"
     marks.mkdir()
+    hold = tmp_path / "fits.hold"
+    hold.write_text("4")  # from the 4th fit done on, fits wait in the workers
+
+    def n_stored() -> int:
+        try:
+            return load_study(storage, "lost").progress.done
+        except KeyError:  # not created yet
+            return 0
 
     def kill_scheduler_once_some_fits_are_done():
-        # Some results stored, others in flight: both must be accounted for.
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and len(list(marks.iterdir())) < 4:
+        # Some results stored, others in flight (held): both must be
+        # accounted for, and the search cannot finish before the kill.
+        while len(list(marks.iterdir())) < 4 or n_stored() < 1:
             time.sleep(0.05)
-        time.sleep(0.3)
         os.killpg(scheduler.pid, signal.SIGKILL)
 
     killer = threading.Thread(target=kill_scheduler_once_some_fits_are_done)
@@ -548,7 +554,6 @@ def test_losing_the_scheduler_mid_search_is_a_cluster_error_and_a_rerun_resumes(
         study="lost",
         progress=False,
     )
-    start = time.monotonic()
     with pytest.raises(
         ClusterError,
         match=rf"^the Dask scheduler at {address} must stay reachable while a search "
@@ -556,8 +561,8 @@ def test_losing_the_scheduler_mid_search_is_a_cluster_error_and_a_rerun_resumes(
         r"scheduler is still running and reachable. The results that arrived before "
         r"were recorded: with a storage, running the same search again resumes it.$",
     ):
-        search.fit(X, y)
-    assert time.monotonic() - start < 15
+        search.fit(X, y)  # would wait for ever if it waited for the held fits
+    hold.unlink()  # the held fits go on; the rerun's do not wait
     killer.join()
     stored = load_study(storage, "lost").progress
     assert 0 < stored.done < stored.total == 16
