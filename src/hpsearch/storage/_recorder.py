@@ -195,12 +195,12 @@ class StudyRecorder:
         """Store the round's candidates and extend the study's plan with them."""
         unique = {c.key: c for c in batch}
         if self._rounds == 0 and self._known:  # a rerun: say so, once
-            stored = sum((k, s) in self._known for k in unique for s in range(n_splits))
-            if stored:
+            kept = sum((k, s) in self._known for k in unique for s in range(n_splits))
+            if kept:
                 logger.info(
                     "resuming study %r: %d of %d fits already stored",
                     self.name,
-                    stored,
+                    kept,
                     len(unique) * n_splits,
                 )
         stored = [
