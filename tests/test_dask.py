@@ -353,9 +353,13 @@ def _free_port() -> int:
 
 
 @pytest.mark.slow
-def test_worker_killed_mid_search_reruns_its_units_and_completes():
+def test_worker_killed_mid_search_reruns_its_units_and_completes(tmp_path):
     grid = {"C": [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0]}  # 24 fits of 0.25 s
     local = GridSearchCV(SlowClassifier(), grid, cv=3, progress=False).fit(X, y)
+    marks = tmp_path / "fits"
+    marks.mkdir()
+    hold = tmp_path / "fits.hold"
+    hold.write_text("2")  # from the 2nd fit done on, fits wait in the workers
     with (
         distributed.LocalCluster(**LOCAL_CLUSTER) as cluster,
         distributed.Client(cluster, set_as_default=False) as client,
@@ -364,22 +368,28 @@ def test_worker_killed_mid_search_reruns_its_units_and_completes():
         killed = threading.Event()
 
         def kill_when_busy():
-            # Kill only once the victim runs a unit, so that unit must rerun.
-            deadline = time.monotonic() + 20
-            while time.monotonic() < deadline:
+            # Kill only once the victim holds a unit, so that unit must rerun;
+            # the search cannot finish before (its fits wait).
+            while True:
                 busy = client.processing()
                 pids = client.run(os.getpid)
-                if any(busy.get(w) for w, p in pids.items() if p == victim):
-                    time.sleep(0.1)
+                if len(list(marks.iterdir())) >= 2 and any(
+                    busy.get(w) for w, p in pids.items() if p == victim
+                ):
                     os.kill(victim, signal.SIGKILL)
                     killed.set()
+                    hold.unlink()  # the fits go on
                     return
                 time.sleep(0.05)
 
         killer = threading.Thread(target=kill_when_busy)
         killer.start()
         search = GridSearchCV(
-            SlowClassifier(delay=0.25), grid, cv=3, backend=client, progress=False
+            SlowClassifier(delay=0.25, mark=str(marks)),
+            grid,
+            cv=3,
+            backend=client,
+            progress=False,
         ).fit(X, y)
         killer.join()
         assert killed.is_set(), "the worker was not killed during the search"
