@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo demo-python test test-oldest lint format typecheck bench clean
+.PHONY: demo demo-python test test-oldest docs lint format typecheck bench clean
 
 # The oldest scikit-learn release hpsearch supports (pyproject.toml).
 SKLEARN_OLDEST ?= 1.7.2
@@ -43,6 +43,12 @@ $(STAMP_OLDEST): pyproject.toml
 test-oldest: $(STAMP_OLDEST)
 	$(VENV_OLDEST)/bin/python -m pytest $(PYTEST_ARGS)
 
+# The API reference from the numpydoc docstrings (Sphinx), warnings as errors.
+docs: $(STAMP)
+	rm -rf docs/_build
+	$(VENV)/bin/sphinx-build -W --keep-going -b html docs docs/_build/html
+	@echo "Open docs/_build/html/index.html"
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests examples benchmarks
 	$(VENV)/bin/ruff format --check src tests examples benchmarks
@@ -62,4 +68,4 @@ bench: $(STAMP)
 	$(PY) benchmarks/dask_overhead.py --sleep
 
 clean:
-	rm -rf $(VENV) $(VENV_OLDEST) build *.egg-info src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(VENV_OLDEST) build *.egg-info src/*.egg-info .pytest_cache .mypy_cache .ruff_cache docs/_build

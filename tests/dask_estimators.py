@@ -16,7 +16,9 @@ class SlowClassifier(ClassifierMixin, BaseEstimator):
 
     With ``mark`` (a directory), each fit leaves a file there when it is done,
     so that a test can act once a number of fits finished, in any process;
-    ``crash=True`` ends the process that fits.
+    while a file ``<mark>.hold`` holds a number N and N fits are done, fits
+    wait (the test removes the file to let them go on). ``crash=True`` ends
+    the process that fits.
     """
 
     def __init__(self, C=1.0, delay=0.0, mark=None, crash=False):
@@ -35,7 +37,17 @@ class SlowClassifier(ClassifierMixin, BaseEstimator):
         self.classes_ = self.model_.classes_
         if self.mark is not None:
             (Path(self.mark) / uuid.uuid4().hex).touch()
+            hold = Path(f"{self.mark}.hold")
+            while _holding(hold, Path(self.mark)):
+                time.sleep(0.05)
         return self
 
     def predict(self, X):
         return self.model_.predict(X)
+
+
+def _holding(hold: Path, marks: Path) -> bool:
+    try:
+        return len(list(marks.iterdir())) >= int(hold.read_text())
+    except (FileNotFoundError, ValueError):
+        return False

@@ -1,65 +1,65 @@
 """Run a scikit-learn test module against hpsearch's classes.
 
-:func:`rebind_module` returns the module's test functions with scikit-learn's
-classes replaced by hpsearch's, in the module's globals (used by the test
-bodies) and in the values of their ``parametrize`` marks (bound when the
-module was imported), ready to be put in a test module's namespace.
+:func:`rebind` replaces scikit-learn's classes by hpsearch's in a test
+module's globals (read by the test bodies) and in the values of its
+``parametrize`` marks (bound when the module was imported: classes, searches
+built at import, partials), and returns its test functions, ready to be put
+in a test module's namespace so that pytest collects them there.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import ModuleType
 from typing import Any
 
 import pytest
 
 
-def _swap(value: Any, replace: Mapping[Any, Any]) -> Any:
-    if isinstance(value, type) and value in replace:
-        return replace[value]
-    if isinstance(value, tuple) and type(value) is tuple:
-        return tuple(_swap(v, replace) for v in value)
-    if isinstance(value, list):
-        return [_swap(v, replace) for v in value]
-    if type(value).__name__ == "ParameterSet":
-        return pytest.param(
-            *_swap(tuple(value.values), replace), marks=value.marks, id=value.id
-        )
-    return value
+def swapper(replace: Mapping[type, type]) -> Callable[[Any], Any]:
+    """A function that replaces ``replace``'s keys by its values, deeply."""
 
-
-def rebind_module(
-    module: ModuleType, replace: Mapping[Any, Any], differences: Mapping[str, str]
-) -> dict[str, Any]:
-    """``{name: test function}`` of ``module``, rebound to ``replace``'s values."""
-    for name, value in list(vars(module).items()):
+    def swap(value: Any) -> Any:
         if isinstance(value, type) and value in replace:
-            setattr(module, name, replace[value])
+            return replace[value]
+        if type(value) in replace:  # a search built at import, for a parametrization
+            swapped = replace[type(value)](**value.get_params(deep=False))
+            if hasattr(value, "_skl_callbacks"):
+                swapped.set_callbacks(*value._skl_callbacks)
+            return swapped
+        if isinstance(value, functools.partial) and value.func in replace:
+            return functools.partial(replace[value.func], *value.args, **value.keywords)
+        if type(value).__name__ == "ParameterSet":
+            return value._replace(values=tuple(swap(v) for v in value.values))
+        if isinstance(value, tuple):
+            return tuple(swap(v) for v in value)
+        if isinstance(value, list):
+            return [swap(v) for v in value]
+        return value
+
+    return swap
+
+
+def rebind(module: ModuleType, replace: Mapping[type, type]) -> dict[str, Any]:
+    """``{name: test function}`` of ``module``, rebound to ``replace``'s values."""
+    swap = swapper(replace)
+    for name, value in list(vars(module).items()):
+        swapped = swap(value)
+        if swapped is not value:
+            setattr(module, name, swapped)
     tests = {}
-    for name, function in vars(module).items():
-        if not (name.startswith("test_") and callable(function)):
+    for name, function in list(vars(module).items()):
+        if not (name.startswith("test_") and inspect.isfunction(function)):
             continue
-
-        @functools.wraps(function)
-        def test(*args: Any, __f: Any = function, **kwargs: Any) -> Any:
-            return __f(*args, **kwargs)
-
         marks = []
         for mark in getattr(function, "pytestmark", []):
             if mark.name == "parametrize":
-                names, values = mark.args[:2]
-                mark = pytest.mark.parametrize(
-                    names, _swap(list(values), replace), **mark.kwargs
-                ).mark
+                args = (mark.args[0], swap(list(mark.args[1])), *mark.args[2:])
+                mark = pytest.mark.parametrize(*args, **mark.kwargs).mark
             marks.append(mark)
-        test.pytestmark = marks  # type: ignore[attr-defined]
-        # pytest must see the marks above and the original's arguments only.
-        del test.__wrapped__
-        test.__signature__ = inspect.signature(function)  # type: ignore[attr-defined]
-        if name in differences:
-            test = pytest.mark.xfail(reason=differences[name], strict=True)(test)
-        tests[name] = test
+        if marks:
+            function.pytestmark = marks
+        tests[name] = function
     return tests

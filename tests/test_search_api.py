@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from sklearn import config_context
@@ -245,17 +247,6 @@ def test_verbose_announces_the_fits_like_sklearn(capsys):
     assert ours == "Fitting 5 folds for each of 3 candidates, totalling 15 fits"
 
 
-def test_verbose_two_prints_a_line_per_fit(capsys):
-    hpsearch.GridSearchCV(SVC(), {"C": [1, 2]}, cv=3, verbose=2, progress=False).fit(
-        X, y
-    )
-    lines = [
-        line for line in capsys.readouterr().out.splitlines() if line.startswith("[CV")
-    ]
-    assert len(lines) == 6
-    assert lines[0].startswith("[CV 1/3] END") and "C=1" in lines[0]
-
-
 def test_progress_bar_shows_fits_done_and_best_score(capfd):
     search = hpsearch.GridSearchCV(SVC(), {"C": [1, 2]}, cv=3, progress=True)
     search.fit(X, y)
@@ -268,3 +259,34 @@ def test_no_progress_bar_when_off_or_not_a_terminal(capfd):
     hpsearch.GridSearchCV(SVC(), {"C": [1, 2]}, cv=3, progress=False).fit(X, y)
     hpsearch.GridSearchCV(SVC(), {"C": [1, 2]}, cv=3).fit(X, y)  # stderr is no tty
     assert capfd.readouterr().err == ""
+
+
+@pytest.mark.parametrize("cls", ["GridSearchCV", "RandomizedSearchCV"])
+def test_an_empty_cv_iterator_raises_scikit_learns_error(cls, tmp_path):
+    from sklearn.model_selection import KFold
+
+    message = (
+        "No fits were performed. Was the CV iterator empty? Were there no candidates?"
+    )
+    used = KFold(3).split(X, y)
+    list(used)
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}"):
+        getattr(sk, cls)(SVC(), {"C": [1, 2], "gamma": [1, 2, 3, 4, 5]}, cv=used).fit(
+            X, y
+        )
+    used = KFold(3).split(X, y)
+    list(used)
+    with pytest.raises(ValueError) as info:
+        getattr(hpsearch, cls)(
+            SVC(),
+            {"C": [1, 2], "gamma": [1, 2, 3, 4, 5]},
+            cv=used,
+            progress=False,
+            storage=tmp_path / "r.db",
+        ).fit(X, y)
+    assert str(info.value) == (
+        f"{message} cv gave no train/test splits: a generator such as "
+        "KFold(5).split(X) can be iterated once only. Pass the splitter itself "
+        "(cv=KFold(5)) or a list of splits."
+    )
+    assert not (tmp_path / "r.db").exists()  # refused before any storage

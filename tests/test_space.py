@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -46,7 +48,14 @@ def test_all_problems_are_reported_together_and_nothing_is_fitted():
             CountingTree(),
         )
     assert CountingTree.fits == 0
-    lines = str(info.value).split("\n")
+    # scikit-learn's message for the first problem, then hpsearch's explanation.
+    first, explanation = str(info.value).split("\n", 1)
+    assert first == (
+        "The 'max_depth' parameter of CountingTree must be an int in the range "
+        "[1, inf) or None. Got 3.5 instead."
+    )
+    assert explanation == info.value.explanation
+    lines = explanation.split("\n")
     assert lines[0] == "The search space has 3 problems:"
     assert lines[1] == (
         "- param_grid['max_depth'] holds values that CountingTree does not accept: "
@@ -160,8 +169,9 @@ def test_steps_replaced_in_the_grid_own_their_parameters():
     ],
 )
 def test_malformed_grids_are_refused_with_a_clear_message(space, message):
-    with pytest.raises(SpaceError, match=message):
+    with pytest.raises(SpaceError) as info:
         fit_grid(space)
+    assert re.search(message, info.value.explanation)
 
 
 def test_a_grid_of_the_wrong_type_is_refused_by_sklearns_own_check():
@@ -175,17 +185,18 @@ def test_distributions_are_checked_on_draws():
     search = RandomizedSearchCV(
         DecisionTreeClassifier(), {"max_depth": uniform(1, 5)}, progress=False
     )
-    with pytest.raises(
-        SpaceError,
-        match=(
+    with pytest.raises(SpaceError) as info:
+        search.fit(X, y)
+    assert re.search(
+        (
             r"^param_distributions\['max_depth'\] holds values that "
             r"DecisionTreeClassifier does not accept \(drawn from the distribution\): "
             r"[0-9.]+ \(float\), [0-9.]+ \(float\), \.\.\. \(20 of 20 draws\)\. The "
             r"'max_depth' parameter of DecisionTreeClassifier must be an int in the "
             r"range \[1, inf\) or None\.$"
         ),
-    ):
-        search.fit(X, y)
+        info.value.explanation,
+    )
 
 
 def test_checking_distributions_leaves_the_sampled_candidates_unchanged():
@@ -220,8 +231,9 @@ def test_checking_distributions_leaves_the_sampled_candidates_unchanged():
 )
 def test_malformed_distributions_are_refused(space, message):
     search = RandomizedSearchCV(DecisionTreeClassifier(), space, progress=False)
-    with pytest.raises(SpaceError, match=message):
+    with pytest.raises(SpaceError) as info:
         search.fit(X, y)
+    assert re.search(message, info.value.explanation)
 
 
 def test_n_iter_below_one_is_refused_as_in_sklearn():

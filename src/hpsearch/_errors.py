@@ -5,6 +5,7 @@ would already catch, so existing ``except ValueError:`` clauses keep working::
 
     HpsearchError
     ├── SpaceError(ValueError, TypeError)     a search space is illegal
+    │   └── SpaceValueError(InvalidParameterError)  a value the estimator refuses
     ├── StudyMismatchError(ValueError)        a rerun does not match the stored study
     ├── StorageError(RuntimeError)            a storage cannot be used as asked
     │   └── NotStorableError(ValueError)      a parameter value cannot be stored
@@ -15,6 +16,8 @@ would already catch, so existing ``except ValueError:`` clauses keep working::
 """
 
 from __future__ import annotations
+
+from sklearn.utils._param_validation import InvalidParameterError
 
 
 class HpsearchError(Exception):
@@ -27,6 +30,21 @@ class SpaceError(HpsearchError, ValueError, TypeError):
     It derives from both ValueError and TypeError because scikit-learn raises
     either for the same mistakes (a bare value where a list is needed is a
     TypeError there), and old ``except`` clauses should keep working.
+
+    Where scikit-learn reports the same mistake, its message comes first and
+    hpsearch's explanation after it; ``explanation`` holds hpsearch's part.
+    """
+
+    def __init__(self, message: str, explanation: str | None = None) -> None:
+        super().__init__(message)
+        self.explanation = message if explanation is None else explanation
+
+
+class SpaceValueError(SpaceError, InvalidParameterError):
+    """A search space holds a value the estimator's declared constraints forbid.
+
+    It is also scikit-learn's ``InvalidParameterError``, which scikit-learn
+    raises for the same value at the first fit.
     """
 
 

@@ -135,6 +135,9 @@ class SearchRun:
     recorder: Recorder = field(default_factory=MemoryRecorder)
     display: Display = field(default_factory=_NoDisplay)
     on_result: Callable[[FoldResult], None] | None = None
+    # Called with each batch of proposals as it starts (the callbacks count
+    # the candidates a batch lists).
+    on_start: Callable[[Sequence[Proposal]], None] | None = None
     # Groups tasks into units of work; None: hpsearch._planning.Planner, which
     # shares pipeline prefixes, batches small tasks and learns task times.
     planner: Planning | None = None
@@ -212,6 +215,8 @@ class SearchRun:
         n_splits = len(self.ctx.splits)
         self.recorder.start(proposals)
         self.display.start(proposals, n_splits)
+        if self.on_start is not None:
+            self.on_start(proposals)
         tasks: list[Task] = []
         opened: list[tuple[str, Resource]] = []
         for proposal in proposals:

@@ -24,13 +24,14 @@ from sklearn.model_selection import GridSearchCV as _SkGridSearchCV
 from sklearn.model_selection import RandomizedSearchCV as _SkRandomizedSearchCV
 from sklearn.model_selection import check_cv
 from sklearn.model_selection._search import BaseSearchCV
+from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import _check_method_params, _num_samples, indexable
 
 from hpsearch._compat import callback_context, check_input_parameters
 from hpsearch._evaluate import EvalContext, warn_scoring_failures
 from hpsearch._loop import MemoryRecorder, Recorder, SearchRun
 from hpsearch._progress import SearchProgress
-from hpsearch._records import FoldResult
+from hpsearch._records import FoldResult, Proposal
 from hpsearch._results import (
     best_index,
     summarize,
@@ -169,6 +170,13 @@ class _SearchMixin(BaseSearchCV):
         self._check_space()  # before anything is fitted or stored
         check_pre_dispatch(getattr(self, "pre_dispatch", "2*n_jobs"))
         splits = list(self._checked_cv_orig.split(X, y, **routed.splitter.split))
+        if not splits:  # before a study is stored with no splits
+            raise ValueError(
+                "No fits were performed. Was the CV iterator empty? Were there no "
+                "candidates? cv gave no train/test splits: a generator such as "
+                "KFold(5).split(X) can be iterated once only. Pass the splitter "
+                "itself (cv=KFold(5)) or a list of splits."
+            )
         if len(splits) != self.n_splits_:
             raise ValueError(
                 "cv.split and cv.get_n_splits return inconsistent results. "
@@ -244,6 +252,9 @@ class _SearchMixin(BaseSearchCV):
         # The study opens first: a mismatch is refused before any worker starts,
         # and a search with random_state=None takes the study's seed.
         recorder = self._open_recorder(fit)
+        # Which study this fit wrote, and where (passwords masked); None without.
+        self.study_name_ = getattr(recorder, "name", None)
+        self.storage_url_ = getattr(getattr(recorder, "storage", None), "url", None)
         try:
             if self._custom_search():
                 strategy = self._run_search_strategy(fit)
@@ -282,6 +293,12 @@ class _SearchMixin(BaseSearchCV):
             description=type(self).__name__,
             rungs=strategy.outline() if self._resource() is not None else (),
             resource=self._resource(),
+            error_score=self.error_score,
+            metric_names=(
+                list(fit.scorers._scorers)
+                if isinstance(fit.scorers, _MultimetricScorer)
+                else None
+            ),
         )
         search_ctx = fit.root_ctx.subcontext(
             task_name="search", max_subtasks=None, sequential_subtasks=True
@@ -290,11 +307,36 @@ class _SearchMixin(BaseSearchCV):
 
         def on_result(result: FoldResult) -> None:
             warn_scoring_failures(result.extra.get("warnings", ()), self.error_score)
-            task_ctx = search_ctx.subcontext(task_name="candidate-split-evaluation")
-            task_ctx.call_on_fit_task_begin(estimator=self)
-            task_ctx.call_on_fit_task_end(estimator=self)
+            # As scikit-learn: the train part of X, y and sample_weight.
+            train: dict[str, Any] = {}
+            if getattr(self, "_skl_callbacks", None):  # only when someone listens
+                index = fit.splits[result.split][0]
+                weight = fit.routed.estimator.fit.get("sample_weight")
+                train = {
+                    "X": _safe_indexing(fit.X, index),
+                    "y": None if fit.y is None else _safe_indexing(fit.y, index),
+                    "metadata": None
+                    if weight is None
+                    else {"sample_weight": _safe_indexing(weight, index)},
+                }
+            # One evaluation per listed candidate, as in scikit-learn, even
+            # where equal candidates share one fit.
+            for _ in range(listed.get(result.candidate_key, 1)):
+                task_ctx = search_ctx.subcontext(task_name="candidate-split-evaluation")
+                task_ctx.call_on_fit_task_begin(estimator=self, **train)
+                task_ctx.call_on_fit_task_end(estimator=self, **train)
 
-        run = SearchRun(strategy, ctx, executor, recorder, display, on_result)
+        listed: dict[str, int] = {}
+
+        def on_start(proposals: Sequence[Proposal]) -> None:
+            listed.clear()
+            for proposal in proposals:
+                key = proposal.candidate.key
+                listed[key] = listed.get(key, 0) + 1
+
+        run = SearchRun(
+            strategy, ctx, executor, recorder, display, on_result, on_start=on_start
+        )
         try:
             trials = run.run()
         finally:
@@ -429,6 +471,12 @@ feature_names_in_
         As in scikit-learn.
     results_ : pandas.DataFrame
         ``cv_results_`` as a table, one row per candidate.
+    study_name_ : str or None
+        The study this fit wrote in ``storage`` (None without a storage).
+    storage_url_ : str or None
+        The storage's URL, any password masked as ``***``: look at the
+        study from the command line with
+        ``hpsearch show <study_name_> --storage <storage_url_>``.
     workers_ : dict
         Where the fits ran and how many at once: ``{"serial": 1}``,
         ``{"threads": 2}``, ``{"threads": 1, "processes": 1}`` (the units held

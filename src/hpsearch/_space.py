@@ -22,13 +22,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, clone
+from sklearn.model_selection import ParameterGrid, ParameterSampler
 from sklearn.utils._param_validation import (
     InvalidParameterError,
     validate_parameter_constraints,
 )
 
-from hpsearch._errors import SpaceError
+from hpsearch._errors import SpaceError, SpaceValueError
 from hpsearch._records import Candidate
 
 # How many values to draw from each distribution when checking it.
@@ -150,6 +151,38 @@ def _check_space(
     estimator: Any, space: Any, arg: str, draws: bool
 ) -> list[Mapping[str, Any]]:
     """Check the form of a space, then its names and values; one error for all."""
+    sklearn_message = _sklearn_form_message(space, draws)
+    try:
+        spaces = _check_form(space, arg, draws)
+    except SpaceError as exc:
+        raise _after_sklearn(sklearn_message, exc) from None
+    if sklearn_message is not None:  # a form scikit-learn refuses and we do not
+        raise SpaceError(sklearn_message)
+    _check_values(estimator, spaces, arg, draws=draws)
+    return spaces
+
+
+def _sklearn_form_message(space: Any, draws: bool) -> str | None:
+    """What scikit-learn's ParameterGrid or ParameterSampler says of the space."""
+    try:
+        if draws:
+            ParameterSampler(space, n_iter=1)
+        else:
+            ParameterGrid(space)
+    except (TypeError, ValueError) as exc:
+        return str(exc)
+    return None
+
+
+def _after_sklearn(sklearn_message: str | None, exc: SpaceError) -> SpaceError:
+    """scikit-learn's message for the same mistake first, then ours."""
+    if sklearn_message is None:
+        return exc
+    return type(exc)(f"{sklearn_message}\n{exc.explanation}", exc.explanation)
+
+
+def _check_form(space: Any, arg: str, draws: bool) -> list[Mapping[str, Any]]:
+    """The space as a list of dicts, or one SpaceError for every malformed entry."""
     example, one = _EXAMPLES[arg]
     spaces = _as_dicts(space)
     if spaces is None:
@@ -175,7 +208,6 @@ def _check_space(
             elif not _is_distribution(values):
                 _warn_repeated(f"{where}[{name!r}]", values)
     _raise_if(problems)
-    _check_values(estimator, spaces, arg, draws=draws)
     return spaces
 
 
@@ -232,14 +264,20 @@ def _warn_repeated(label: str, values: Any) -> None:
         )
 
 
-def _raise_if(problems: list[str]) -> None:
+def _raise_if(
+    problems: list[str],
+    sklearn_message: str | None = None,
+    kind: type[SpaceError] = SpaceError,
+) -> None:
     if problems:
         if len(problems) == 1:
-            raise SpaceError(problems[0])
-        raise SpaceError(
-            f"The search space has {len(problems)} problems:\n- "
-            + "\n- ".join(problems)
-        )
+            error = kind(problems[0])
+        else:
+            error = kind(
+                f"The search space has {len(problems)} problems:\n- "
+                + "\n- ".join(problems)
+            )
+        raise _after_sklearn(sklearn_message, error)
 
 
 def _values_to_check(values: Any, draws: bool) -> list[Any]:
@@ -255,14 +293,23 @@ def _check_values(
     estimator: Any, spaces: list[Mapping[str, Any]], arg: str, draws: bool
 ) -> None:
     problems: list[str] = []
+    first: str | None = None  # scikit-learn's message for the first problem
+    kind: type[SpaceError] = SpaceError  # and its type
     for i, space in enumerate(spaces):
         where = arg if len(spaces) == 1 else f"{arg}[{i}]"
         for name in space:
+            values = _values_to_check(space[name], draws)
             owners = _owners(estimator, name, space)
             if owners is None:
+                refusal = _set_params_refusal(estimator, name, values, space)
+                if refusal is None:
+                    # The estimator takes a name its get_params does not list
+                    # (scikit-learn's MinimalClassifier): search it, as
+                    # scikit-learn does; no declared constraints to check.
+                    continue
                 problems.append(_unknown_name(estimator, name, where))
+                first = first or refusal
                 continue
-            values = _values_to_check(space[name], draws)
             source = (
                 " (drawn from the distribution)"
                 if _is_distribution(space[name])
@@ -274,13 +321,17 @@ def _check_values(
                     shown = ", ".join(_describe(v) for v in bad[: 2 if source else 5])
                     if source and len(bad) > 2:
                         shown += f", ... ({len(bad)} of {len(values)} draws)"
+                    sklearn_message = _constraint_message(owner, param, bad[0])
+                    allowed = sklearn_message[: sklearn_message.rfind(" Got ")]
                     problems.append(
                         f"{where}[{name!r}] holds values that "
                         f"{type(owner).__name__} does not accept{source}: {shown}. "
-                        f"{_allowed(owner, param, bad[0])}"
+                        f"{allowed}"
                     )
+                    if first is None:
+                        first, kind = sklearn_message, SpaceValueError
                     break
-    _raise_if(problems)
+    _raise_if(problems, first, kind)
 
 
 def _owners(
@@ -345,14 +396,37 @@ def _illegal_values(owner: Any, param: str, values: list[Any]) -> list[Any]:
     return bad
 
 
-def _allowed(owner: Any, param: str, value: Any) -> str:
-    """scikit-learn's own sentence of what the parameter accepts."""
+def _constraint_message(owner: Any, param: str, value: Any) -> str:
+    """scikit-learn's own message for an illegal value: what is accepted, and
+    ``Got <value> instead.``"""
     constraints = owner._parameter_constraints[param]
     try:
         validate_parameter_constraints(
             {param: constraints}, {param: value}, caller_name=type(owner).__name__
         )
     except InvalidParameterError as exc:
-        text = str(exc)
-        return text[: text.rfind(" Got ")] if " Got " in text else text
+        return str(exc)
     return ""
+
+
+def _set_params_refusal(
+    estimator: Any, name: str, values: list[Any], space: Mapping[str, Any]
+) -> str | None:
+    """scikit-learn's error when a fit would set ``name``, or None if accepted.
+
+    A search sets a candidate's parameters with ``clone(estimator).set_params``;
+    this does the same with the first value (and, when the space also sets the
+    parent, with each estimator listed there).
+    """
+    value = values[0] if values else None
+    prefix = name.rpartition("__")[0]
+    parents: list[Any] = [None]
+    if prefix and prefix in space and _is_value_list(space[prefix]):
+        parents = [v for v in space[prefix] if hasattr(v, "get_params")] or [None]
+    for parent in parents:
+        params = {name: value} if parent is None else {prefix: parent, name: value}
+        try:
+            clone(estimator).set_params(**params)
+        except Exception as exc:  # what the first fit would raise
+            return str(exc)
+    return None

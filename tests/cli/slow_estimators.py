@@ -1,8 +1,15 @@
 """Estimators for CLI tests; study files import them with tests/cli on the path."""
 
+import os
 import time
 
 from sklearn.dummy import DummyClassifier
+
+# With this variable set to N in a search process, the fits after the N-th
+# wait until a signal stops the process: a test that stops it then knows the
+# search is running, however busy the machine.
+HOLD_AFTER = "HPSEARCH_TEST_HOLD_AFTER"
+_FITS = [0]
 
 
 class SlowClassifier(DummyClassifier):
@@ -13,5 +20,9 @@ class SlowClassifier(DummyClassifier):
         self.delay = delay
 
     def fit(self, X, y, sample_weight=None):
+        _FITS[0] += 1
+        hold_after = os.environ.get(HOLD_AFTER)
+        while hold_after is not None and _FITS[0] > int(hold_after):
+            time.sleep(0.05)
         time.sleep(self.delay)
         return super().fit(X, y, sample_weight)

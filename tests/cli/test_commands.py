@@ -303,6 +303,24 @@ def test_export_format_from_the_suffix_and_to_stdout(study_file, hpsearch, workd
     assert "must be a file for --format parquet; got '-'." in bad.stderr
 
 
+def test_export_refuses_a_suffix_it_cannot_write(study_file, hpsearch, workdir):
+    study_file(STUDY)
+    run_study(hpsearch)
+    bad = hpsearch("export", "study", "-o", "results.xlsx")
+    assert bad.exit_code == 2
+    assert (
+        "must end in .csv, .json or .parquet (the format to write); got "
+        "'results.xlsx', and hpsearch cannot write .xlsx files. Use "
+        "-o results.csv, or name the format: --format csv."
+    ) in " ".join(bad.stderr.split())
+    assert not (workdir / "results.xlsx").exists()
+    # Naming the format writes it whatever the suffix; no suffix means csv.
+    assert hpsearch("export", "study", "--format", "csv", "-o", "r.txt").exit_code == 0
+    assert (workdir / "r.txt").read_text().startswith("candidate,C,")
+    assert hpsearch("export", "study", "-o", "results").exit_code == 0
+    assert (workdir / "results").read_text().startswith("candidate,C,")
+
+
 def test_delete_asks_first(study_file, hpsearch):
     study_file(STUDY)
     run_study(hpsearch)

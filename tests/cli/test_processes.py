@@ -15,6 +15,8 @@ import pytest
 
 import hpsearch as hp
 
+HOLD_AFTER = "HPSEARCH_TEST_HOLD_AFTER"  # read by slow_estimators.SlowClassifier
+
 SLOW = """
 [data]
 source = "sklearn:iris"
@@ -46,14 +48,13 @@ def stored_fits(folder: Path) -> int:
 
 
 def wait_for_fits(folder: Path, process: subprocess.Popen, n: int) -> int:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+    """Wait until ``n`` fits are stored (pytest's timeout catches a hang)."""
+    while True:
         assert process.poll() is None, process.communicate()
         done = stored_fits(folder)
         if done >= n:
             return done
         time.sleep(0.05)
-    raise AssertionError(f"fewer than {n} fits stored after 60 s")
 
 
 def test_console_script_is_installed():
@@ -84,11 +85,13 @@ def test_run_and_show_in_real_processes(tmp_path, hpsearch_subprocess):
 
 
 def test_resume_after_sigkill_completes_without_recomputing(
-    slow_study, hpsearch_process, hpsearch_subprocess
+    slow_study, hpsearch_process, hpsearch_subprocess, monkeypatch
 ):
     folder = slow_study.parent
     args = ("run", "slow.toml", "--storage", "sqlite:///runs.db", "--no-progress")
+    monkeypatch.setenv(HOLD_AFTER, "5")  # the 6th fit waits for the signal
     process = hpsearch_process(*args, cwd=folder)
+    monkeypatch.delenv(HOLD_AFTER)
     wait_for_fits(folder, process, 5)
     process.send_signal(signal.SIGKILL)
     process.communicate()
@@ -111,9 +114,16 @@ def test_resume_after_sigkill_completes_without_recomputing(
     ("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)]
 )
 def test_interrupt_keeps_work_and_prints_the_resume_command(
-    slow_study, hpsearch, hpsearch_process, hpsearch_subprocess, signum, code
+    slow_study,
+    hpsearch,
+    hpsearch_process,
+    hpsearch_subprocess,
+    signum,
+    code,
+    monkeypatch,
 ):
     folder = slow_study.parent
+    monkeypatch.setenv(HOLD_AFTER, "3")  # the 4th fit waits for the signal
     process = hpsearch_process(
         "run",
         "slow.toml",
@@ -122,6 +132,7 @@ def test_interrupt_keeps_work_and_prints_the_resume_command(
         "--no-progress",
         cwd=folder,
     )
+    monkeypatch.delenv(HOLD_AFTER)
     wait_for_fits(folder, process, 3)
     process.send_signal(signum)
     _, err = process.communicate(timeout=60)

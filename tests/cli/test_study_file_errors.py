@@ -60,6 +60,27 @@ def test_invalid_toml_names_file_line_and_column(study_file, hpsearch):
     )
 
 
+def test_an_unclosed_array_names_the_line_where_it_starts(study_file, hpsearch):
+    path = study_file(GOOD.replace("C = [0.1, 1]", "C = [0.1, 1"))
+    check_error(
+        hpsearch,
+        path,
+        "study.toml must be valid TOML; it is not: Unclosed array (at end of "
+        "document). The problem starts at line 11: 'C = [0.1, 1'. See "
+        "https://toml.io for the syntax.",
+    )
+    path = study_file(
+        GOOD.replace("C = [0.1, 1]", "C = [0.1, 1\n\n# gamma\ngamma = [1]")
+    )
+    check_error(
+        hpsearch,
+        path,
+        "study.toml must be valid TOML; it is not: Unclosed array (at line 14, "
+        "column 1). The problem starts at line 11: 'C = [0.1, 1'. See "
+        "https://toml.io for the syntax.",
+    )
+
+
 def test_unknown_key_suggests_the_known_one(study_file, hpsearch):
     path = study_file(GOOD.replace('kind = "grid"', 'kind = "grid"\nn_job = 2'))
     check_error(

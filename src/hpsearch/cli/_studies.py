@@ -179,12 +179,7 @@ def export(study: str, storage: str, fmt: str | None, output: str) -> None:
     mean, std and rank of each metric, times and status.
     """
     if fmt is None:
-        suffix = Path(output).suffix.lower().lstrip(".")
-        fmt = (
-            {"pq": "parquet"}.get(suffix, suffix)
-            if suffix in (*FORMATS, "pq")
-            else "csv"
-        )
+        fmt = _format_from_suffix(output)
     if output == "-" and fmt == "parquet":
         raise click.BadParameter(
             "must be a file for --format parquet; got '-'.", param_hint="-o"
@@ -206,6 +201,22 @@ def export(study: str, storage: str, fmt: str | None, output: str) -> None:
     Path(output).write_text(text, encoding="utf-8")
     click.echo(
         f"Wrote {len(frame)} candidates of study {study!r} to {output}.", err=True
+    )
+
+
+def _format_from_suffix(output: str) -> str:
+    """The format a file's suffix names: csv without a suffix; refuses others."""
+    suffix = Path(output).suffix.lower().lstrip(".") if output != "-" else ""
+    if not suffix:
+        return "csv"
+    if suffix in (*FORMATS, "pq"):
+        return {"pq": "parquet"}.get(suffix, suffix)
+    stem = Path(output).with_suffix("")
+    raise click.BadParameter(
+        f"must end in .csv, .json or .parquet (the format to write); got "
+        f"{output!r}, and hpsearch cannot write .{suffix} files. Use "
+        f"-o {stem}.csv, or name the format: --format csv.",
+        param_hint="-o",
     )
 
 

@@ -179,7 +179,9 @@ def _build_parts(
                     warnings.simplefilter("ignore")
                 kind.search_class(estimator, space, **options).check_space()
         except SpaceError as exc:
-            problems.messages.extend(_locate_space_error(str(exc), kind, problems))
+            problems.messages.extend(
+                _locate_space_error(exc.explanation, kind, problems)
+            )
     return estimator, space, data
 
 
@@ -275,7 +277,7 @@ def _set_fixed(
     try:
         GridSearchCV(estimator, {k: [v] for k, v in known.items()})._check_space()
     except SpaceError as exc:
-        for problem in _problem_lines(str(exc)):
+        for problem in _problem_lines(exc.explanation):
             match = re.match(r"param_grid\['([^']+)'\] (.*)", problem, re.S)
             if match:
                 p.add((*path, match.group(1)), match.group(2))

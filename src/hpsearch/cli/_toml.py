@@ -94,10 +94,35 @@ def parse(path: Path, label: str) -> tuple[dict[str, Any], dict[KeyPath, int]]:
         values = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise StudyFileError(
-            f"{label} must be valid TOML; it is not: {exc}. "
-            "See https://toml.io for the syntax."
+            f"{label} must be valid TOML; it is not: {exc}.{_problem_start(text, exc)}"
+            " See https://toml.io for the syntax."
         ) from None
     return values, key_lines(text)
+
+
+def _problem_start(text: str, exc: Exception) -> str:
+    """Where a syntax error starts, when the parser noticed it later.
+
+    An unclosed array is only noticed at the next key or at the end of the
+    file. The problem starts at the first statement after the longest run of
+    leading lines that parses on its own.
+    """
+    lines = text.splitlines()
+    match = re.search(r"at line (\d+), column \d+", str(exc))
+    reported = int(match.group(1)) if match else len(lines)
+    start = 1
+    for end in range(reported - 1, 0, -1):
+        try:
+            tomllib.loads("\n".join(lines[:end]))
+        except tomllib.TOMLDecodeError:
+            continue
+        start = end + 1
+        break
+    while start < len(lines) and lines[start - 1].strip()[:1] in ("", "#"):
+        start += 1  # blank lines and comments after the last good statement
+    if match and start == reported:
+        return ""
+    return f" The problem starts at line {start}: {lines[start - 1].strip()!r}."
 
 
 class Problems:

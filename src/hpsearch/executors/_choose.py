@@ -15,6 +15,9 @@ def make_executor(
 ) -> Executor:
     """The executor for ``backend`` ("loky", "threading", ...) and ``n_jobs``.
 
+    With ``backend`` None, joblib's active ``parallel_config`` is followed as
+    scikit-learn follows it (see :func:`joblib_config`).
+
     ``backend=None`` runs in this process when ``n_jobs`` is None or 1, as
     scikit-learn does. Other values use that many local workers (-1: all
     cores): for ``threadable`` work (only scikit-learn's estimators, see
@@ -24,6 +27,8 @@ def make_executor(
     address or a ``distributed.Client`` run on a Dask cluster, where ``n_jobs``
     None or -1 means all of the cluster's worker threads.
     """
+    if backend is None:
+        backend, n_jobs = joblib_config(n_jobs)
     if backend in (None, "loky", "threading") and n_jobs in (None, 1):
         return SerialExecutor()
     if backend is None:
@@ -43,6 +48,43 @@ def make_executor(
             "Pick one of these forms."
         )
     return make_dask_executor(backend, n_jobs)
+
+
+def joblib_config(n_jobs: int | None) -> tuple[Any, int | None]:
+    """The backend and ``n_jobs`` that joblib's ``parallel_config`` (or
+    ``parallel_backend``) sets around the search, as scikit-learn would use them.
+
+    A search's own ``n_jobs`` comes first; the context's ``n_jobs`` applies when
+    it is None. A backend the context names explicitly ("loky",
+    "multiprocessing", "threading", "sequential", "dask") becomes hpsearch's;
+    None when the context names none, so hpsearch chooses.
+    """
+    import joblib.parallel
+
+    active, context_n_jobs = joblib.parallel.get_active_backend()
+    if n_jobs is None:
+        n_jobs = context_n_jobs
+    config = getattr(joblib.parallel._backend, "config", None)
+    explicit = config is not None and not isinstance(
+        config.get("backend"), joblib.parallel._Sentinel
+    )
+    if not explicit:
+        return None, n_jobs
+    name = type(active).__name__
+    if name in ("LokyBackend", "MultiprocessingBackend"):
+        return "loky", n_jobs
+    if name == "ThreadingBackend":
+        return "threading", n_jobs
+    if name == "SequentialBackend":
+        return "serial", n_jobs
+    if name == "DaskDistributedBackend":
+        return active.client, n_jobs
+    raise BackendError(
+        "joblib's parallel_config backend must be one hpsearch can run on "
+        "('loky', 'multiprocessing', 'threading', 'sequential' or 'dask'); got "
+        f"{name}. hpsearch runs its own workers: pass backend= to the search "
+        "instead, or leave the joblib backend unset."
+    )
 
 
 def threadable(*objects: Any) -> bool:

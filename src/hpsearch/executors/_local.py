@@ -253,10 +253,26 @@ def _n_tasks(item: Any) -> int:
 
 
 def _timed(fn: Callable[[S, T], R], shared: S, item: T) -> tuple[R, float, float]:
-    """``fn(shared, item)``, with the thread's CPU time and the wall time."""
-    cpu, wall = time.thread_time(), time.perf_counter()
+    """``fn(shared, item)``, with the thread's CPU time and its wall time.
+
+    The wall time leaves out the time the thread was ready to run but waited
+    for a core (Linux's run-queue wait): on a machine busy with other work a
+    unit that frees the GIL still measures as using its thread fully, while
+    waiting for the GIL (asleep, not on the run queue) still counts.
+    """
+    cpu, wall, queued = time.thread_time(), time.perf_counter(), _run_queue_wait()
     result = fn(shared, item)
-    return result, time.thread_time() - cpu, time.perf_counter() - wall
+    wall = time.perf_counter() - wall - (_run_queue_wait() - queued)
+    return result, time.thread_time() - cpu, max(wall, 1e-9)
+
+
+def _run_queue_wait() -> float:
+    """Seconds this thread has waited for a CPU so far (0.0 where unknown)."""
+    try:
+        with open("/proc/thread-self/schedstat", "rb") as stat:
+            return int(stat.read().split()[1]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 class _ThreadLane:

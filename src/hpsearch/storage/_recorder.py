@@ -9,6 +9,7 @@ results stored before are handed to the search loop, which runs only the rest.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import secrets
 import signal
@@ -30,6 +31,8 @@ from hpsearch.storage._base import RunRecord, Storage, StoredCandidate, StudyRec
 from hpsearch.storage._codec import check_storable, dumps, encode_value
 from hpsearch.storage._spec import StudySpec, build_spec, differences
 from hpsearch.storage._study import open_storage
+
+logger = logging.getLogger("hpsearch")
 
 
 def open_recorder(
@@ -187,6 +190,17 @@ class StudyRecorder:
     def start(self, proposals: Sequence[Proposal]) -> None:
         """Store the proposals' candidates and extend the study's plan."""
         unique = {p.candidate.key: p.candidate for p in proposals}
+        if self._starts == 0 and self._known:  # a rerun: say so, once
+            work = {p.key for p in proposals}
+            n_splits = self._n_splits
+            kept = sum((*w, s) in self._known for w in work for s in range(n_splits))
+            if kept:
+                logger.info(
+                    "resuming study %r: %d of %d fits already stored",
+                    self.name,
+                    kept,
+                    len(work) * n_splits,
+                )
         stored = [
             StoredCandidate(c.key, dumps(encode_value(dict(c.params))))
             for c in unique.values()

@@ -186,7 +186,7 @@ class SQLStorage:
         ``"sqlite:///runs.db"``, a file path (SQLite), or
         ``"postgresql://user@host:5432/db"`` (psycopg 3; install
         ``hpsearch[postgres]``).
-    table_prefix : str, default="hpsearch_"
+    table_prefix : str, default ``"hpsearch_"``
         Prefix of every table name, so several sets of studies can share one
         database.
 
