@@ -30,6 +30,7 @@ from sklearn.utils._param_validation import (
 
 from hpsearch._errors import SpaceError
 from hpsearch._records import Candidate
+from hpsearch._slots import estimator_problems, parts_problems, slot_problem
 
 # How many values to draw from each distribution when checking it.
 N_CHECK_DRAWS = 20
@@ -175,6 +176,7 @@ def _check_space(
             elif not _is_distribution(values):
                 _warn_repeated(f"{where}[{name!r}]", values)
     _raise_if(problems)
+    _raise_if(estimator_problems(estimator, "estimator"))
     _check_values(estimator, spaces, arg, draws=draws)
     return spaces
 
@@ -268,6 +270,10 @@ def _check_values(
                 if _is_distribution(space[name])
                 else ""
             )
+            kinds = _wrong_kinds(owners, values, f"{where}[{name!r}]")
+            if kinds:
+                problems += kinds
+                continue
             for owner, param in owners:
                 bad = _illegal_values(owner, param, values)
                 if bad:
@@ -281,6 +287,26 @@ def _check_values(
                     )
                     break
     _raise_if(problems)
+
+
+def _wrong_kinds(
+    owners: list[tuple[Any, str]], values: list[Any], label: str
+) -> list[str]:
+    """Values that cannot stand where they are put: a dict or a name where a
+    step must be an estimator, and problems inside estimator values."""
+    for owner, param in owners:
+        problem = slot_problem(owner, param, values, label)
+        if problem is not None:
+            return [problem]
+        found = [p for v in values for p in parts_problems(owner, param, v, label)]
+        if found:
+            return found
+    return [
+        problem
+        for value in values
+        if hasattr(value, "get_params") and not isinstance(value, type)
+        for problem in estimator_problems(value, f"{label}'s {type(value).__name__}")
+    ]
 
 
 def _owners(
