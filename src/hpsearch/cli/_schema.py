@@ -61,6 +61,7 @@ DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], Callable[..., Any]]] = {
     "choice": (("values",), lambda values: values),
 }
 
+ESTIMATOR_KEYS = ("class", "params")
 TOP_KEYS = ("study", "storage", "data", "estimator", "search", "cv")
 SEARCH_KEYS = (
     "kind",
