@@ -11,6 +11,7 @@ hpsearch reports on purpose, 130 interrupted by Ctrl-C (143 by SIGTERM).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shlex
 import signal
@@ -23,12 +24,15 @@ import click
 
 import hpsearch
 from hpsearch._errors import HpsearchError, StudyMismatchError
+from hpsearch.cli import _columns as columns
 from hpsearch.cli import _output as out
 from hpsearch.cli._schema import DEFAULT_STORAGE, Overrides
 from hpsearch.cli._studyfile import StudyPlan, load_study_file
 from hpsearch.storage._recorder import caller_tells_how_to_resume
 
 EXIT_INTERRUPTED = 130
+# The dry run lists this many columns, one a line.
+MAX_COLUMNS_SHOWN = 30
 
 
 class ReportedError(click.ClickException):
@@ -172,6 +176,15 @@ def run(
         f"Study [bold]{plan.name}[/] in {where}: {plan.n_candidates} candidates"
         f" x {plan.n_splits} folds = {plan.n_fits} fits"
     )
+    info.print(
+        f"Data: {len(plan.data.X)} samples, {plan.data.X.shape[1]} features: "
+        + ", ".join(
+            f"{c.name} {c.describe()}".replace("  ", " ")
+            for c in plan.columns[:MAX_COLUMNS_SHOWN]
+        )
+        + (" ..." if len(plan.columns) > MAX_COLUMNS_SHOWN else ""),
+        markup=False,
+    )
     done = _stored_fits(plan)
     if done:
         info.print(f"Resuming: {done} fits are already stored; only the rest will run.")
@@ -241,6 +254,7 @@ def _print_plan(plan: StudyPlan, as_json: bool) -> None:
             "source": plan.data.source,
             "n_samples": len(plan.data.X),
             "n_features": plan.data.X.shape[1],
+            "columns": [dataclasses.asdict(c) for c in plan.columns],
         },
         "n_candidates": plan.n_candidates,
         "n_proposed": plan.n_proposed,
@@ -257,8 +271,16 @@ def _print_plan(plan: StudyPlan, as_json: bool) -> None:
     con.print(f"  estimator  {summary['estimator']}")
     con.print(
         f"  data       {plan.data.source}: {summary['data']['n_samples']} samples,"
-        f" {summary['data']['n_features']} features"
+        f" {summary['data']['n_features']} features ({columns.summary(plan.columns)})",
+        markup=False,
     )
+    width = max((len(c.name) for c in plan.columns), default=0)
+    for column in plan.columns[:MAX_COLUMNS_SHOWN]:
+        con.print(
+            f"             {column.name:<{width}}  {column.describe()}", markup=False
+        )
+    if len(plan.columns) > MAX_COLUMNS_SHOWN:
+        con.print(f"             ... and {len(plan.columns) - MAX_COLUMNS_SHOWN} more")
     repeated = plan.n_proposed - plan.n_candidates
     more = f" ({plan.n_proposed} proposed, {repeated} repeated)" if repeated else ""
     con.print(f"  search     {plan.kind}: {plan.n_candidates} candidates{more}")

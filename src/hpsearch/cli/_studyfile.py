@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sklearn.base import is_classifier
+from sklearn.base import clone, is_classifier
 from sklearn.model_selection import (
     GroupKFold,
     KFold,
@@ -31,6 +31,7 @@ from sklearn.model_selection import (
 from sklearn.pipeline import Pipeline
 
 from hpsearch._errors import SpaceError
+from hpsearch.cli._columns import Column, check_candidates, profile
 from hpsearch.cli._data import Dataset, load_data
 from hpsearch.cli._estimators import (
     FAILED,
@@ -68,6 +69,7 @@ class StudyPlan:
     n_splits: int
     n_proposed: int
     fit_params: dict[str, Any] = field(default_factory=dict)
+    columns: list[Column] = field(default_factory=list)
 
     @property
     def n_fits(self) -> int:
@@ -126,6 +128,12 @@ def load_study_file(
     uses_groups = isinstance(cv, GroupKFold | StratifiedGroupKFold)
     fit_params = {"groups": data.groups} if uses_groups else {}
     n_splits = _count_splits(search, data, fit_params, doc, problems)
+    columns = profile(data.X)
+    # The data understood before any fit: refuse columns the estimator cannot take.
+    for message in check_candidates(
+        estimator, candidates, data.X, columns, lambda v: clone(v, safe=False)
+    ):
+        problems.add_text(("data",), message)
     problems.raise_if_any()
     return StudyPlan(
         path=path,
@@ -138,6 +146,7 @@ def load_study_file(
         n_splits=n_splits,
         n_proposed=len(candidates),
         fit_params=fit_params,
+        columns=columns,
     )
 
 
