@@ -17,20 +17,24 @@ import shlex
 import signal
 import sys
 import traceback
+import warnings
 from pathlib import Path
 from typing import Any
 
 import click
+from sklearn.exceptions import FitFailedWarning
 
 import hpsearch
 from hpsearch._errors import HpsearchError, StudyMismatchError
 from hpsearch.cli import _columns as columns
 from hpsearch.cli import _output as out
+from hpsearch.cli._failures import FailureReport, failure_report
 from hpsearch.cli._schema import DEFAULT_STORAGE, Overrides
 from hpsearch.cli._studyfile import StudyPlan, load_study_file
 from hpsearch.storage._recorder import caller_tells_how_to_resume
 
 EXIT_INTERRUPTED = 130
+EXIT_FAILED = 2  # most fits failed
 # The dry run lists this many columns, one a line.
 MAX_COLUMNS_SHOWN = 30
 
@@ -138,6 +142,12 @@ def cli(debug: bool) -> None:
     default=None,
     help="Candidates to sample (random search).",
 )
+@click.option(
+    "--retry-failed",
+    is_flag=True,
+    help="Run again the fits the study holds as failed (after fixing their "
+    "cause); by default they are kept.",
+)
 @top_option
 @click.option(
     "--progress/--no-progress",
@@ -154,6 +164,7 @@ def run(
     n_jobs: int | None,
     backend: str | None,
     n_iter: int | None,
+    retry_failed: bool,
     n_top: int,
     progress: bool,
     as_json: bool,
@@ -178,18 +189,17 @@ def run(
     )
     info.print(
         f"Data: {len(plan.data.X)} samples, {plan.data.X.shape[1]} features: "
-        + ", ".join(
-            f"{c.name} {c.describe()}".replace("  ", " ")
-            for c in plan.columns[:MAX_COLUMNS_SHOWN]
-        )
+        + ", ".join(c.brief() for c in plan.columns[:MAX_COLUMNS_SHOWN])
         + (" ..." if len(plan.columns) > MAX_COLUMNS_SHOWN else ""),
         markup=False,
     )
-    done = _stored_fits(plan)
-    if done:
-        info.print(f"Resuming: {done} fits are already stored; only the rest will run.")
+    _say_resuming(plan, info, retry_failed)
+    search = None
     try:
-        with caller_tells_how_to_resume():  # in the command's words, below
+        with caller_tells_how_to_resume(), warnings.catch_warnings():
+            # The failure report below says it shorter, without tracebacks.
+            warnings.simplefilter("ignore", FitFailedWarning)
+            warnings.filterwarnings("ignore", "One or more of the test scores")
             search = plan.fit()
     except KeyboardInterrupt as exc:
         _report_interrupt(plan, overrides)
@@ -202,18 +212,68 @@ def run(
             f"--study {shlex.quote(plan.name + '-2')}, or hpsearch delete "
             f"{shlex.quote(plan.name)} --storage {shlex.quote(where)} first."
         ) from None
-    _print_outcome(plan, search, n_top, as_json)
+    except ValueError:
+        # Every fit failed: scikit-learn's error; the report below says why.
+        if _failure_report(plan) is None:
+            raise
+    report = _failure_report(plan)
+    if search is not None:
+        _print_outcome(plan, search, n_top, as_json, report)
+    elif as_json:
+        out.print_json(
+            {
+                "study": plan.name,
+                "storage": where,
+                "status": "failed",
+                "failures": report.to_json() if report else None,
+            }
+        )
+    if report is not None:
+        debug = bool(click.get_current_context().find_root().params.get("debug"))
+        click.echo(report.text(debug), err=True)
+        if report.mostly_failed:
+            click.echo(
+                f"Study {plan.name!r} failed. Fix the cause, then run the failed "
+                "fits again with:\n  " + _resume_command(plan, overrides, retry=True),
+                err=True,
+            )
+            raise click.exceptions.Exit(EXIT_FAILED)
 
 
-def _stored_fits(plan: StudyPlan) -> int:
-    """Fits of this study already in the storage (0 for a new study)."""
+def _say_resuming(plan: StudyPlan, info: Any, retry_failed: bool) -> None:
+    """Say what a rerun reuses: the fits stored, failed ones included."""
+    study = _stored_study(plan)
+    done = 0 if study is None else int(study.progress.done)
+    failed = 0 if study is None else int(study.progress.failed)
+    if not done:
+        return
+    if failed and retry_failed:
+        info.print(
+            f"Resuming: {done} fits are already stored; the {failed} failed ones "
+            "run again (--retry-failed) with the rest."
+        )
+    elif failed:
+        info.print(
+            f"Resuming: {done} fits are already stored, {failed} of them failed "
+            "(kept; --retry-failed runs them again); only the rest will run."
+        )
+    else:
+        info.print(f"Resuming: {done} fits are already stored; only the rest will run.")
+
+
+def _failure_report(plan: StudyPlan) -> FailureReport | None:
+    study = _stored_study(plan)
+    return None if study is None else failure_report(study)
+
+
+def _stored_study(plan: StudyPlan) -> Any:
+    """The study as stored, or None for a new study."""
     from hpsearch.cli._studies import find_study
 
-    study = find_study(plan.storage, plan.name)
-    return 0 if study is None else int(study.progress.done)
+    return find_study(plan.storage, plan.name)
 
 
-def _resume_command(plan: StudyPlan, overrides: Overrides) -> str:
+def _resume_command(plan: StudyPlan, overrides: Overrides, retry: bool = False) -> str:
     words = [
         "hpsearch",
         "run",
@@ -230,6 +290,8 @@ def _resume_command(plan: StudyPlan, overrides: Overrides) -> str:
     ]:
         if value is not None:
             words += [option, str(value)]
+    if retry or overrides.retry_failed:
+        words.append("--retry-failed")
     return shlex.join(words)
 
 
@@ -292,7 +354,13 @@ def _print_plan(plan: StudyPlan, as_json: bool) -> None:
     con.print(f"  fits       {plan.n_fits}")
 
 
-def _print_outcome(plan: StudyPlan, search: Any, n_top: int, as_json: bool) -> None:
+def _print_outcome(
+    plan: StudyPlan,
+    search: Any,
+    n_top: int,
+    as_json: bool,
+    report: FailureReport | None = None,
+) -> None:
     frame = search.results_
     metric = search.refit if isinstance(search.refit, str) else None
     best = getattr(search, "best_params_", None)
@@ -307,6 +375,7 @@ def _print_outcome(plan: StudyPlan, search: Any, n_top: int, as_json: bool) -> N
                 "n_candidates": plan.n_candidates,
                 "n_fits": plan.n_fits,
                 "results": out.records(out.top(frame, n_top, metric)),
+                "failures": report.to_json() if report else None,
             }
         )
         return

@@ -87,6 +87,7 @@ class Overrides:
     n_jobs: int | None = None
     backend: str | None = None
     n_iter: int | None = None
+    retry_failed: bool = False
 
 
 def is_number(value: Any) -> bool:

@@ -354,6 +354,8 @@ def _search_options(
     for key, value in dataclasses.asdict(overrides).items():
         if key in ("n_jobs", "backend", "n_iter") and value is not None:
             options[key] = value
+    if overrides.retry_failed:
+        options["retry_failed"] = True
     return options
 
 

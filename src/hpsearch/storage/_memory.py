@@ -77,17 +77,17 @@ class MemoryStorage:
             )
 
     def add_results(self, name: str, results: Sequence[FoldResult]) -> None:
-        """Store fold results; a (candidate, split) already stored is kept."""
+        """Store fold results; a (candidate, split) already stored is kept
+        unless it failed."""
         with self._lock:
             data = self._get(name)
-            seen = {(r.candidate_key, r.split) for r in data.results}
-            new = []
+            stored = {(r.candidate_key, r.split): r for r in data.results}
             for result in results:
-                if (result.candidate_key, result.split) not in seen:
-                    seen.add((result.candidate_key, result.split))
-                    new.append(dataclasses.replace(result, extra=dict(result.extra)))
+                key = (result.candidate_key, result.split)
+                if key not in stored or stored[key].status == "failed":
+                    stored[key] = dataclasses.replace(result, extra=dict(result.extra))
             self._studies[name] = dataclasses.replace(
-                data, results=(*data.results, *new)
+                data, results=tuple(stored.values())
             )
 
     def set_run(self, name: str, run: RunRecord) -> None:
