@@ -9,11 +9,12 @@ from typing import Any
 
 import pandas as pd
 
+from hpsearch.cli._schema import DATA_FIELDS, check_fields
 from hpsearch.cli._toml import Problems, describe
 
 # scikit-learn's datasets that ship with it (no download), as `sklearn:<name>`.
 SKLEARN_DATASETS = ("breast_cancer", "diabetes", "digits", "iris", "wine")
-DATA_KEYS = ("source", "target", "groups", "features", "categorical")
+DATA_KEYS = tuple(DATA_FIELDS)
 READERS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
 
@@ -41,18 +42,8 @@ def load_data(table: dict[str, Any], base: Path, p: Problems) -> Dataset | None:
             f"{describe(source) if source is not None else 'nothing'}.",
         )
         return None
-    for key in ("target", "groups"):
-        if key in table and not (isinstance(table[key], str) and table[key]):
-            p.add(("data", key), f"must be a column name; got {describe(table[key])}.")
-    for key in ("features", "categorical"):
-        names = table.get(key)
-        if names is not None and not (
-            isinstance(names, list) and names and all(isinstance(f, str) for f in names)
-        ):
-            p.add(
-                ("data", key),
-                f"must be a non-empty array of column names; got {describe(names)}.",
-            )
+    others = {k: f for k, f in DATA_FIELDS.items() if k != "source"}
+    check_fields(table, ("data",), others, p)
     if len(p.messages) > before:
         return None
     if source.startswith("sklearn:"):
