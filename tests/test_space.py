@@ -353,7 +353,7 @@ def test_column_transformer_parts_are_checked_in_the_estimator_and_the_space():
     bad = ColumnTransformer([("num", "sklearn.preprocessing.StandardScaler", [0])])
     with pytest.raises(
         SpaceError,
-        match=r"^estimator\.transformers\[0\]\[1\], the ColumnTransformer part 'num', "
+        match=r"^estimator\.steps\[0\]\[1\]\.transformers\[0\]\[1\], the ColumnTransformer part 'num', "
         r"must be a transformer \(an object with fit and transform\) or 'drop' or "
         r"'passthrough'; got 'sklearn.preprocessing.StandardScaler' \(str\)\.",
     ):
