@@ -353,12 +353,15 @@ def test_column_transformer_parts_are_checked_in_the_estimator_and_the_space():
     bad = ColumnTransformer([("num", "sklearn.preprocessing.StandardScaler", [0])])
     with pytest.raises(
         SpaceError,
-        match=r"^estimator\.steps\[0\]\[1\]\.transformers\[0\]\[1\], the ColumnTransformer part 'num', "
+        match=r"^estimator\.steps\[0\]\[1\]\.transformers\[0\]\[1\], the "
+        r"ColumnTransformer part 'num', "
         r"must be a transformer \(an object with fit and transform\) or 'drop' or "
         r"'passthrough'; got 'sklearn.preprocessing.StandardScaler' \(str\)\.",
     ):
         fit_grid({"clf__C": [1.0]}, Pipeline([("prep", bad), ("clf", SVC())]))
-    good = ColumnTransformer([("num", StandardScaler(), [0, 1])], remainder="drop")
+    good = ColumnTransformer(
+        [("num", StandardScaler(), [0, 1])], remainder="passthrough"
+    )
     pipe = Pipeline([("prep", good), ("clf", SVC())])
     with pytest.raises(
         SpaceError,
@@ -367,14 +370,15 @@ def test_column_transformer_parts_are_checked_in_the_estimator_and_the_space():
     ):
         fit_grid({"prep__num": [{"class": "x"}]}, pipe)
     search = fit_grid({"prep__num": ["drop", "passthrough", StandardScaler()]}, pipe)
-    assert search.best_params_["prep__num"] in ("passthrough", StandardScaler())
+    assert list(search.results_["status"]) == ["ok", "ok", "ok"]
 
 
 def test_estimators_in_the_space_have_their_own_parameters_checked():
     pipe = Pipeline([("clf", SVC())])
     with pytest.raises(
         SpaceError,
-        match=r"^param_grid\['clf'\]'s SVC's C must be allowed by SVC; got -1 \(int\)\. "
+        match=r"^param_grid\['clf'\]'s SVC's C must be allowed by SVC; "
+        r"got -1 \(int\)\. "
         r"The 'C' parameter of SVC must be a float in the range \(0\.0, inf\]\.$",
     ):
         fit_grid({"clf": [SVC(C=-1)]}, pipe)
