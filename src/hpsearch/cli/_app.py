@@ -173,9 +173,11 @@ def run(
 
     The whole file is checked (estimator, space, scoring, cv, data) before
     anything is fitted or written. Ctrl-C stops the run, keeps every finished
-    fit and prints the command that resumes it.
+    fit and prints the command that resumes it. When most fits fail, a short
+    report of the errors follows and the exit code is 2; --retry-failed runs
+    the failed fits again once their cause is fixed.
     """
-    overrides = Overrides(storage, study, n_jobs, backend, n_iter)
+    overrides = Overrides(storage, study, n_jobs, backend, n_iter, retry_failed)
     default = os.environ.get("HPSEARCH_STORAGE") or DEFAULT_STORAGE
     plan = load_study_file(study_file, overrides, progress=progress, storage=default)
     if dry_run:
@@ -233,8 +235,10 @@ def run(
         click.echo(report.text(debug), err=True)
         if report.mostly_failed:
             click.echo(
-                f"Study {plan.name!r} failed. Fix the cause, then run the failed "
-                "fits again with:\n  " + _resume_command(plan, overrides, retry=True),
+                f"Study {plan.name!r} failed: most of its fits did. Once the cause "
+                "is fixed outside the study file (a package, memory, your own "
+                "code), run the failed fits again with:\n  "
+                + _resume_command(plan, overrides, retry=True),
                 err=True,
             )
             raise click.exceptions.Exit(EXIT_FAILED)

@@ -119,6 +119,12 @@ _REQUIRED = object()
 
 
 def _same(default: Any, value: Any) -> bool:
+    """Whether a stored value (readable form) is the constructor's default."""
+    if callable(default) and isinstance(value, str):  # np.float64: "numpy.float64"
+        module = getattr(default, "__module__", "")
+        return f"{module}.{getattr(default, '__qualname__', '')}" == value
+    if isinstance(default, float) and isinstance(value, float):
+        return default == value or (math.isnan(default) and math.isnan(value))
     try:
         return bool(default == value)
     except Exception:  # an array compared elementwise

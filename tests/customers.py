@@ -3,7 +3,7 @@
 ``age`` and ``income`` are numbers (income has empty cells), ``city`` is a
 text category, ``plan`` a text category with empty cells; ``churn`` (0/1) is
 the target and depends on all four, so that a good model beats chance.
-``python tests/cli/customers.py examples/data/customers.csv`` writes the copy
+``python tests/customers.py examples/data/customers.csv`` writes the copy
 in examples/.
 """
 
