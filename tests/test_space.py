@@ -382,3 +382,21 @@ def test_estimators_in_the_space_have_their_own_parameters_checked():
         r"The 'C' parameter of SVC must be a float in the range \(0\.0, inf\]\.$",
     ):
         fit_grid({"clf": [SVC(C=-1)]}, pipe)
+
+
+def test_a_parameter_of_only_some_swapped_estimators_says_which_lack_it():
+    pipe = Pipeline([("clf", SVC())])
+    with pytest.raises(
+        SpaceError,
+        match=r"^param_grid\['clf__max_depth'\] must name a parameter of every "
+        r"estimator listed for 'clf'; got 'max_depth', which LogisticRegression does "
+        r"not have\. Put those estimators in a space of their own \(a list of dicts; "
+        r"in a study file, \[\[search\.space\]\] tables\)\.$",
+    ):
+        fit_grid(
+            {
+                "clf": [DecisionTreeClassifier(), LogisticRegression()],
+                "clf__max_depth": [2],
+            },
+            pipe,
+        )

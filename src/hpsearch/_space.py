@@ -262,7 +262,10 @@ def _check_values(
         for name in space:
             owners = _owners(estimator, name, space)
             if owners is None:
-                problems.append(_unknown_name(estimator, name, where))
+                problems.append(
+                    _not_every_swap(name, space, where)
+                    or _unknown_name(estimator, name, where)
+                )
                 continue
             values = _values_to_check(space[name], draws)
             source = (
@@ -343,6 +346,25 @@ def _param_names(obj: Any) -> set[str]:
     # sub-estimators as parameters only in the deep listing.
     names.update(k for k in obj.get_params(deep=True) if "__" not in k)
     return names
+
+
+def _not_every_swap(name: str, space: Mapping[str, Any], where: str) -> str | None:
+    """The message for ``clf__C`` when some estimators listed for ``clf`` lack C."""
+    prefix, _, param = name.rpartition("__")
+    values = space.get(prefix)
+    if not prefix or not _is_value_list(values):
+        return None
+    listed = [v for v in values if hasattr(v, "get_params")]
+    lacking = [v for v in listed if param not in _param_names(v)]
+    if not listed or not lacking or len(lacking) == len(listed):
+        return None
+    names = ", ".join(sorted({type(v).__name__ for v in lacking}))
+    return (
+        f"{where}[{name!r}] must name a parameter of every estimator listed for "
+        f"{prefix!r}; got {param!r}, which {names} does not have. Put those "
+        "estimators in a space of their own (a list of dicts; in a study file, "
+        "[[search.space]] tables)."
+    )
 
 
 def _unknown_name(estimator: Any, name: str, where: str) -> str:
