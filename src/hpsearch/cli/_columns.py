@@ -92,7 +92,11 @@ def _column(name: str, values: pd.Series) -> Column:
 
 def _dates(values: pd.Series) -> bool:
     """Whether every value is text written as an ISO date."""
-    if not len(values) or not all(isinstance(v, str) for v in values[:50]):
+    head = list(values[:50])
+    # "2024-01-31" or "2024-01-31T08:00": a bare "2024" is a number, not a date.
+    if not head or not all(
+        isinstance(v, str) and len(v) >= 8 and "-" in v for v in head
+    ):
         return False
     parsed = pd.to_datetime(values, format="ISO8601", errors="coerce")
     return bool(parsed.notna().all())
