@@ -188,10 +188,10 @@ class StudyRecorder:
             )
             self._committing_keys = [(r.candidate_key, r.split) for r in batch]
             for r in batch:  # a retried fit that now succeeds is no longer failed
-                key = (r.candidate_key, r.split)
-                (self._failed.add if r.status == "failed" else self._failed.discard)(
-                    key
-                )
+                if r.status == "failed":
+                    self._failed.add((r.candidate_key, r.split))
+                else:
+                    self._failed.discard((r.candidate_key, r.split))
         finally:
             self._deferring = False
         if self._pending is not None:
