@@ -257,7 +257,12 @@ def _takes_text(est: Any) -> bool | None:
 def _native_categories(est: Any) -> bool:
     """Whether ``est`` takes pandas category columns itself."""
     params = est.get_params(deep=False)
-    return params.get("categorical_features", None) is not None
+    return (
+        params.get("categorical_features") is not None  # HistGradientBoosting*
+        or params.get("enable_categorical") is True  # XGBoost
+        or "categorical_feature" in params  # LightGBM ("auto": category dtype)
+        or params.get("cat_features") is not None  # CatBoost
+    )
 
 
 def _leaf(
