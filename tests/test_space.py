@@ -330,6 +330,7 @@ def test_swapped_steps_and_passthrough_are_accepted():
             "clf": [SVC(), LogisticRegression(max_iter=500)],
         },
         pipe,
+        cv=2,
     )
     assert len(search.cv_results_["params"]) == 4
 
