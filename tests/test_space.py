@@ -296,3 +296,120 @@ def test_a_key_that_is_not_a_name_is_refused():
         SpaceError, match=r"^param_grid keys must be parameter names; got 1\.$"
     ):
         fit_grid({1: [2]})
+
+
+# ---------------------------------------------------------------------------
+# Wrong kinds: a value that cannot stand where it is put
+
+
+def test_a_dict_where_a_pipeline_step_belongs_is_refused_before_any_fit(tmp_path):
+    CountingTree.fits = 0
+    pipe = Pipeline([("scale", StandardScaler()), ("clf", CountingTree())])
+    storage = f"sqlite:///{tmp_path / 'runs.db'}"
+    with pytest.raises(SpaceError) as info:
+        fit_grid(
+            {"clf": [{"class": "sklearn.svm.SVC"}, CountingTree()]},
+            pipe,
+            storage=storage,
+            study="swap",
+        )
+    assert str(info.value) == (
+        "param_grid['clf'] must hold values that can be Pipeline's step 'clf': an "
+        "estimator (an object with fit) or 'passthrough' or None; got {'class': "
+        "'sklearn.svm.SVC'} (dict). Give estimator objects, such as SVC(), not "
+        "their names or dicts."
+    )
+    assert CountingTree.fits == 0
+    assert not (tmp_path / "runs.db").exists()  # nothing stored, not even a file
+
+
+def test_an_intermediate_step_must_transform():
+    pipe = Pipeline([("scale", StandardScaler()), ("clf", SVC())])
+    with pytest.raises(
+        SpaceError,
+        match=r"^param_grid\['scale'\] must hold values that can be Pipeline's step "
+        r"'scale': a transformer \(an object with fit and transform\) or "
+        r"'passthrough' or None; got 'sklearn.preprocessing.StandardScaler' \(str\)",
+    ):
+        fit_grid({"scale": ["sklearn.preprocessing.StandardScaler"]}, pipe)
+
+
+def test_swapped_steps_and_passthrough_are_accepted():
+    pipe = Pipeline([("scale", StandardScaler()), ("clf", SVC())])
+    search = fit_grid(
+        {
+            "scale": ["passthrough", StandardScaler()],
+            "clf": [SVC(), LogisticRegression(max_iter=500)],
+        },
+        pipe,
+        cv=2,
+    )
+    assert len(search.cv_results_["params"]) == 4
+
+
+def test_a_meta_estimators_estimator_must_be_an_estimator():
+    from sklearn.ensemble import BaggingClassifier
+
+    with pytest.raises(
+        SpaceError,
+        match=r"^param_grid\['estimator'\] holds values that BaggingClassifier does "
+        r"not accept: 'sklearn.svm.SVC' \(str\)\. The 'estimator' parameter of "
+        r"BaggingClassifier must be an object implementing 'fit' and 'predict' or "
+        r"None\.$",
+    ):
+        GridSearchCV(BaggingClassifier(), {"estimator": ["sklearn.svm.SVC"]}).fit(X, y)
+
+
+def test_column_transformer_parts_are_checked_in_the_estimator_and_the_space():
+    from sklearn.compose import ColumnTransformer
+
+    bad = ColumnTransformer([("num", "sklearn.preprocessing.StandardScaler", [0])])
+    with pytest.raises(
+        SpaceError,
+        match=r"^estimator\.steps\[0\]\[1\]\.transformers\[0\]\[1\], the "
+        r"ColumnTransformer part 'num', "
+        r"must be a transformer \(an object with fit and transform\) or 'drop' or "
+        r"'passthrough'; got 'sklearn.preprocessing.StandardScaler' \(str\)\.",
+    ):
+        fit_grid({"clf__C": [1.0]}, Pipeline([("prep", bad), ("clf", SVC())]))
+    good = ColumnTransformer(
+        [("num", StandardScaler(), [0, 1])], remainder="passthrough"
+    )
+    pipe = Pipeline([("prep", good), ("clf", SVC())])
+    with pytest.raises(
+        SpaceError,
+        match=r"^param_grid\['prep__num'\] must hold values that can be "
+        r"ColumnTransformer's part 'num': a transformer",
+    ):
+        fit_grid({"prep__num": [{"class": "x"}]}, pipe)
+    search = fit_grid({"prep__num": ["drop", "passthrough", StandardScaler()]}, pipe)
+    assert list(search.results_["status"]) == ["ok", "ok", "ok"]
+
+
+def test_estimators_in_the_space_have_their_own_parameters_checked():
+    pipe = Pipeline([("clf", SVC())])
+    with pytest.raises(
+        SpaceError,
+        match=r"^param_grid\['clf'\]'s SVC's C must be allowed by SVC; "
+        r"got -1 \(int\)\. "
+        r"The 'C' parameter of SVC must be a float in the range \(0\.0, inf\]\.$",
+    ):
+        fit_grid({"clf": [SVC(C=-1)]}, pipe)
+
+
+def test_a_parameter_of_only_some_swapped_estimators_says_which_lack_it():
+    pipe = Pipeline([("clf", SVC())])
+    with pytest.raises(
+        SpaceError,
+        match=r"^param_grid\['clf__max_depth'\] must name a parameter of every "
+        r"estimator listed for 'clf'; got 'max_depth', which LogisticRegression does "
+        r"not have\. Put those estimators in a space of their own \(a list of dicts; "
+        r"in a study file, \[\[search\.space\]\] tables\)\.$",
+    ):
+        fit_grid(
+            {
+                "clf": [DecisionTreeClassifier(), LogisticRegression()],
+                "clf__max_depth": [2],
+            },
+            pipe,
+        )

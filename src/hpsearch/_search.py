@@ -48,6 +48,7 @@ _HPSEARCH_CONSTRAINTS: dict[str, list[Any]] = {
     "storage": [str, object, None],
     "study": [str, None],
     "backend": [str, object, None],
+    "retry_failed": ["boolean"],
 }
 
 
@@ -462,6 +463,9 @@ error_score, return_train_score
         "loky" (processes) and "threading" force one kind; "dask" (the active
         ``distributed.Client``), a scheduler address or a ``Client`` run on a
         Dask cluster.
+    retry_failed : bool, default=False
+        With a storage: run again the fits its study holds as failed (after
+        fixing their cause). By default they are kept, as the other results.
 
     Attributes
     ----------
@@ -518,6 +522,7 @@ feature_names_in_
         storage: Any = None,
         study: str | None = None,
         backend: Any = None,
+        retry_failed: bool = False,
     ) -> None:
         super().__init__(
             estimator=estimator,
@@ -535,6 +540,7 @@ feature_names_in_
         self.storage = storage
         self.study = study
         self.backend = backend
+        self.retry_failed = retry_failed
 
     def _check_space(self) -> None:
         check_grid(self.estimator, self.param_grid)
@@ -556,7 +562,7 @@ class RandomizedSearchCV(_SearchMixin, _SkRandomizedSearchCV):
     estimator, param_distributions, n_iter, scoring, n_jobs, refit, cv, verbose, \
 pre_dispatch, random_state, error_score, return_train_score
         As in :class:`sklearn.model_selection.RandomizedSearchCV`.
-    progress, storage, study, backend
+    progress, storage, study, backend, retry_failed
         As in :class:`GridSearchCV`.
 
     Examples
@@ -599,6 +605,7 @@ pre_dispatch, random_state, error_score, return_train_score
         storage: Any = None,
         study: str | None = None,
         backend: Any = None,
+        retry_failed: bool = False,
     ) -> None:
         super().__init__(
             estimator=estimator,
@@ -618,6 +625,7 @@ pre_dispatch, random_state, error_score, return_train_score
         self.storage = storage
         self.study = study
         self.backend = backend
+        self.retry_failed = retry_failed
 
     def _check_space(self) -> None:
         check_distributions(self.estimator, self.param_distributions)

@@ -31,6 +31,7 @@ from sklearn.utils._param_validation import (
 
 from hpsearch._errors import SpaceError, SpaceValueError
 from hpsearch._records import Candidate
+from hpsearch._slots import estimator_problems, parts_problems, slot_problem
 
 # How many values to draw from each distribution when checking it.
 N_CHECK_DRAWS = 20
@@ -158,6 +159,7 @@ def _check_space(
         raise _after_sklearn(sklearn_message, exc) from None
     if sklearn_message is not None:  # a form scikit-learn refuses and we do not
         raise SpaceError(sklearn_message)
+    _raise_if(estimator_problems(estimator, "estimator"))
     _check_values(estimator, spaces, arg, draws=draws)
     return spaces
 
@@ -307,7 +309,10 @@ def _check_values(
                     # (scikit-learn's MinimalClassifier): search it, as
                     # scikit-learn does; no declared constraints to check.
                     continue
-                problems.append(_unknown_name(estimator, name, where))
+                problems.append(
+                    _not_every_swap(name, space, where)
+                    or _unknown_name(estimator, name, where)
+                )
                 first = first or refusal
                 continue
             source = (
@@ -315,6 +320,10 @@ def _check_values(
                 if _is_distribution(space[name])
                 else ""
             )
+            kinds = _wrong_kinds(owners, values, f"{where}[{name!r}]")
+            if kinds:
+                problems += kinds
+                continue
             for owner, param in owners:
                 bad = _illegal_values(owner, param, values)
                 if bad:
@@ -332,6 +341,26 @@ def _check_values(
                         first, kind = sklearn_message, SpaceValueError
                     break
     _raise_if(problems, first, kind)
+
+
+def _wrong_kinds(
+    owners: list[tuple[Any, str]], values: list[Any], label: str
+) -> list[str]:
+    """Values that cannot stand where they are put: a dict or a name where a
+    step must be an estimator, and problems inside estimator values."""
+    for owner, param in owners:
+        problem = slot_problem(owner, param, values, label)
+        if problem is not None:
+            return [problem]
+        found = [p for v in values for p in parts_problems(owner, param, v, label)]
+        if found:
+            return found
+    return [
+        problem
+        for value in values
+        if hasattr(value, "get_params") and not isinstance(value, type)
+        for problem in estimator_problems(value, f"{label}'s {type(value).__name__}")
+    ]
 
 
 def _owners(
@@ -368,6 +397,25 @@ def _param_names(obj: Any) -> set[str]:
     # sub-estimators as parameters only in the deep listing.
     names.update(k for k in obj.get_params(deep=True) if "__" not in k)
     return names
+
+
+def _not_every_swap(name: str, space: Mapping[str, Any], where: str) -> str | None:
+    """The message for ``clf__C`` when some estimators listed for ``clf`` lack C."""
+    prefix, _, param = name.rpartition("__")
+    values = space.get(prefix)
+    if not prefix or values is None or not _is_value_list(values):
+        return None
+    listed = [v for v in values if hasattr(v, "get_params")]
+    lacking = [v for v in listed if param not in _param_names(v)]
+    if not listed or not lacking or len(lacking) == len(listed):
+        return None
+    names = ", ".join(sorted({type(v).__name__ for v in lacking}))
+    return (
+        f"{where}[{name!r}] must name a parameter of every estimator listed for "
+        f"{prefix!r}; got {param!r}, which {names} does not have. Put those "
+        "estimators in a space of their own (a list of dicts; in a study file, "
+        "[[search.space]] tables)."
+    )
 
 
 def _unknown_name(estimator: Any, name: str, where: str) -> str:

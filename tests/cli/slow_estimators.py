@@ -26,3 +26,15 @@ class SlowClassifier(DummyClassifier):
             time.sleep(0.05)
         time.sleep(self.delay)
         return super().fit(X, y, sample_weight)
+
+
+class SwitchedClassifier(DummyClassifier):
+    """A DummyClassifier that fails while a file named BROKEN is in the current
+    folder: a cause outside the study file, fixed between two runs."""
+
+    def fit(self, X, y, sample_weight=None):
+        from pathlib import Path
+
+        if Path("BROKEN").exists():
+            raise RuntimeError("the BROKEN file says the service is down")
+        return super().fit(X, y, sample_weight)

@@ -76,11 +76,13 @@ def test_dry_run_counts_candidates_and_fits_and_writes_nothing(study_file, hpsea
         5,
         15,
     )
+    columns = as_json["data"].pop("columns")
     assert as_json["data"] == {
         "source": "sklearn:iris",
         "n_samples": 150,
         "n_features": 4,
     }
+    assert [(c["kind"], c["missing"]) for c in columns] == [("number", 0)] * 4
     assert not (study_file("x").parent / "hpsearch.db").exists()
 
 

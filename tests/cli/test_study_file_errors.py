@@ -481,3 +481,57 @@ def test_debug_shows_the_traceback(study_file, hpsearch):
     assert result.exit_code == 2
     assert "Traceback (most recent call last)" in result.stderr
     assert "StudyFileError" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("columns", "message"),
+    [
+        (
+            '["target"]',
+            "data.categorical must name feature columns; got 'target', which is the "
+            "target. Remove it from categorical, or add it to features.",
+        ),
+        (
+            '["petal_length"]',
+            "data.categorical must be a column of sklearn:iris; got 'petal_length'. "
+            "Did you mean 'petal length (cm)'? Columns: sepal length (cm), sepal "
+            "width (cm), petal length (cm), petal width (cm), target.",
+        ),
+    ],
+)
+def test_categorical_must_name_feature_columns(study_file, hpsearch, columns, message):
+    path = study_file(
+        GOOD.replace(
+            'source = "sklearn:iris"',
+            f'source = "sklearn:iris"\ncategorical = {columns}',
+        )
+    )
+    check_error(hpsearch, path, f"study.toml, line 3: {message}")
+
+
+def test_an_estimator_that_needs_arguments_gets_them_from_params(study_file, hpsearch):
+    path = study_file(
+        GOOD.replace(
+            'class = "sklearn.svm.SVC"',
+            'class = "sklearn.compose.ColumnTransformer"',
+        ).replace("C = [0.1, 1]", 'remainder = ["drop"]')
+    )
+    check_error(
+        hpsearch,
+        path,
+        "study.toml, line 5: estimator.class must be constructible from its params; "
+        "sklearn.compose.ColumnTransformer() raised TypeError: "
+        "ColumnTransformer.__init__() missing 1 required positional argument: "
+        "'transformers'. Give transformers in params.",
+    )
+
+
+def test_an_estimator_table_in_a_space_must_be_listed(study_file, hpsearch):
+    path = study_file(GOOD.replace("C = [0.1, 1]", 'kernel = { class = "x.Y" }'))
+    check_error(
+        hpsearch,
+        path,
+        "study.toml, line 11: search.space.kernel must be an array of values; got "
+        "one estimator table. Wrap it in brackets to search it: kernel = [{ class = "
+        "... }], or list several to swap them.",
+    )

@@ -118,6 +118,18 @@ def test_the_first_result_of_a_task_is_kept(storage):
     ]
 
 
+def test_a_later_result_replaces_a_failed_one_only(storage):
+    storage.create_study(study())
+    failed = {"status": "failed", "error": "Traceback ...\nRuntimeError: down"}
+    storage.add_results("s", [result(fit_time=1.0, **failed), result(split=1)])
+    storage.add_results("s", [result(fit_time=2.0), result(split=1, fit_time=3.0)])
+    results = storage.read("s").results
+    assert sorted((r.split, r.status, r.error, r.fit_time) for r in results) == [
+        (0, "ok", None, 2.0),  # the retried fit replaced the failed one
+        (1, "ok", None, 0.125),  # an ok result is kept
+    ]
+
+
 def test_add_trials_stores_candidates_and_sets_or_extends_the_plan(storage):
     storage.create_study(study())
     storage.add_trials(

@@ -11,25 +11,33 @@ hpsearch reports on purpose, 130 interrupted by Ctrl-C (143 by SIGTERM).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shlex
 import signal
 import sys
 import traceback
+import warnings
 from pathlib import Path
 from typing import Any
 
 import click
+from sklearn.exceptions import FitFailedWarning
 
 import hpsearch
 from hpsearch._errors import HpsearchError, StudyMismatchError
+from hpsearch.cli import _columns as columns
 from hpsearch.cli import _output as out
+from hpsearch.cli._failures import FailureReport, failure_report
 from hpsearch.cli._lookup import find_study
 from hpsearch.cli._schema import DEFAULT_STORAGE, Overrides
 from hpsearch.cli._studyfile import StudyPlan, load_study_file
 from hpsearch.storage._recorder import caller_tells_how_to_resume
 
 EXIT_INTERRUPTED = 130
+EXIT_FAILED = 2  # most fits failed
+# The dry run lists this many columns, one a line.
+MAX_COLUMNS_SHOWN = 30
 
 
 class ReportedError(click.ClickException):
@@ -135,6 +143,12 @@ def cli(debug: bool) -> None:
     default=None,
     help="Candidates to sample (random search).",
 )
+@click.option(
+    "--retry-failed",
+    is_flag=True,
+    help="Run again the fits the study holds as failed (after fixing their "
+    "cause); by default they are kept.",
+)
 @top_option
 @click.option(
     "--progress/--no-progress",
@@ -151,6 +165,7 @@ def run(
     n_jobs: int | None,
     backend: str | None,
     n_iter: int | None,
+    retry_failed: bool,
     n_top: int,
     progress: bool,
     as_json: bool,
@@ -159,9 +174,11 @@ def run(
 
     The whole file is checked (estimator, space, scoring, cv, data) before
     anything is fitted or written. Ctrl-C stops the run, keeps every finished
-    fit and prints the command that resumes it.
+    fit and prints the command that resumes it. When most fits fail, a short
+    report of the errors follows and the exit code is 2; --retry-failed runs
+    the failed fits again once their cause is fixed.
     """
-    overrides = Overrides(storage, study, n_jobs, backend, n_iter)
+    overrides = Overrides(storage, study, n_jobs, backend, n_iter, retry_failed)
     default = os.environ.get("HPSEARCH_STORAGE") or DEFAULT_STORAGE
     plan = load_study_file(study_file, overrides, progress=progress, storage=default)
     if dry_run:
@@ -173,11 +190,19 @@ def run(
         f"Study [bold]{plan.name}[/] in {where}: {plan.n_candidates} candidates"
         f" x {plan.n_splits} folds = {plan.n_fits} fits"
     )
-    done = _stored_fits(plan)
-    if done:
-        info.print(f"Resuming: {done} fits are already stored; only the rest will run.")
+    info.print(
+        f"Data: {len(plan.data.X)} samples, {plan.data.X.shape[1]} features: "
+        + ", ".join(c.brief() for c in plan.columns[:MAX_COLUMNS_SHOWN])
+        + (" ..." if len(plan.columns) > MAX_COLUMNS_SHOWN else ""),
+        markup=False,
+    )
+    _say_resuming(plan, info, retry_failed)
+    search = None
     try:
-        with caller_tells_how_to_resume():  # in the command's words, below
+        with caller_tells_how_to_resume(), warnings.catch_warnings():
+            # The failure report below says it shorter, without tracebacks.
+            warnings.simplefilter("ignore", FitFailedWarning)
+            warnings.filterwarnings("ignore", "One or more of the test scores")
             search = plan.fit()
     except KeyboardInterrupt as exc:
         _report_interrupt(plan, overrides)
@@ -190,16 +215,68 @@ def run(
             f"--study {shlex.quote(plan.name + '-2')}, or hpsearch delete "
             f"{shlex.quote(plan.name)} --storage {shlex.quote(where)} first."
         ) from None
-    _print_outcome(plan, search, n_top, as_json)
+    except ValueError:
+        # Every fit failed: scikit-learn's error; the report below says why.
+        if _failure_report(plan) is None:
+            raise
+    report = _failure_report(plan)
+    if search is not None:
+        _print_outcome(plan, search, n_top, as_json, report)
+    elif as_json:
+        out.print_json(
+            {
+                "study": plan.name,
+                "storage": where,
+                "status": "failed",
+                "failures": report.to_json() if report else None,
+            }
+        )
+    if report is not None:
+        debug = bool(click.get_current_context().find_root().params.get("debug"))
+        click.echo(report.text(debug), err=True)
+        if report.mostly_failed:
+            click.echo(
+                f"Study {plan.name!r} failed: most of its fits did. Once the cause "
+                "is fixed outside the study file (a package, memory, your own "
+                "code), run the failed fits again with:\n  "
+                + _resume_command(plan, overrides, retry=True),
+                err=True,
+            )
+            raise click.exceptions.Exit(EXIT_FAILED)
 
 
-def _stored_fits(plan: StudyPlan) -> int:
-    """Fits of this study already in the storage (0 for a new study)."""
-    study = find_study(plan.storage, plan.name)
-    return 0 if study is None else int(study.progress.done)
+def _say_resuming(plan: StudyPlan, info: Any, retry_failed: bool) -> None:
+    """Say what a rerun reuses: the fits stored, failed ones included."""
+    study = _stored_study(plan)
+    done = 0 if study is None else int(study.progress.done)
+    failed = 0 if study is None else int(study.progress.failed)
+    if not done:
+        return
+    if failed and retry_failed:
+        info.print(
+            f"Resuming: {done} fits are already stored; the {failed} failed ones "
+            "run again (--retry-failed) with the rest."
+        )
+    elif failed:
+        info.print(
+            f"Resuming: {done} fits are already stored, {failed} of them failed "
+            "(kept; --retry-failed runs them again); only the rest will run."
+        )
+    else:
+        info.print(f"Resuming: {done} fits are already stored; only the rest will run.")
 
 
-def _resume_command(plan: StudyPlan, overrides: Overrides) -> str:
+def _failure_report(plan: StudyPlan) -> FailureReport | None:
+    study = _stored_study(plan)
+    return None if study is None else failure_report(study)
+
+
+def _stored_study(plan: StudyPlan) -> Any:
+    """The study as stored, or None for a new study."""
+    return find_study(plan.storage, plan.name)
+
+
+def _resume_command(plan: StudyPlan, overrides: Overrides, retry: bool = False) -> str:
     words = [
         "hpsearch",
         "run",
@@ -216,6 +293,8 @@ def _resume_command(plan: StudyPlan, overrides: Overrides) -> str:
     ]:
         if value is not None:
             words += [option, str(value)]
+    if retry or overrides.retry_failed:
+        words.append("--retry-failed")
     return shlex.join(words)
 
 
@@ -240,6 +319,7 @@ def _print_plan(plan: StudyPlan, as_json: bool) -> None:
             "source": plan.data.source,
             "n_samples": len(plan.data.X),
             "n_features": plan.data.X.shape[1],
+            "columns": [dataclasses.asdict(c) for c in plan.columns],
         },
         "n_candidates": plan.n_candidates,
         "n_proposed": plan.n_proposed,
@@ -265,8 +345,16 @@ def _print_plan(plan: StudyPlan, as_json: bool) -> None:
     con.print(f"  estimator  {summary['estimator']}")
     con.print(
         f"  data       {plan.data.source}: {summary['data']['n_samples']} samples,"
-        f" {summary['data']['n_features']} features"
+        f" {summary['data']['n_features']} features ({columns.summary(plan.columns)})",
+        markup=False,
     )
+    width = max((len(c.name) for c in plan.columns), default=0)
+    for column in plan.columns[:MAX_COLUMNS_SHOWN]:
+        con.print(
+            f"             {column.name:<{width}}  {column.describe()}", markup=False
+        )
+    if len(plan.columns) > MAX_COLUMNS_SHOWN:
+        con.print(f"             ... and {len(plan.columns) - MAX_COLUMNS_SHOWN} more")
     repeated = plan.n_proposed - plan.n_candidates
     more = f" ({plan.n_proposed} proposed, {repeated} repeated)" if repeated else ""
     con.print(f"  search     {plan.kind}: {plan.n_candidates} candidates{more}")
@@ -287,7 +375,13 @@ def _print_plan(plan: StudyPlan, as_json: bool) -> None:
     con.print(f"  fits       {plan.n_fits}")
 
 
-def _print_outcome(plan: StudyPlan, search: Any, n_top: int, as_json: bool) -> None:
+def _print_outcome(
+    plan: StudyPlan,
+    search: Any,
+    n_top: int,
+    as_json: bool,
+    report: FailureReport | None = None,
+) -> None:
     frame = search.results_
     metric = search.refit if isinstance(search.refit, str) else None
     best = getattr(search, "best_params_", None)
@@ -302,6 +396,7 @@ def _print_outcome(plan: StudyPlan, search: Any, n_top: int, as_json: bool) -> N
                 "n_candidates": plan.n_candidates,
                 "n_fits": plan.n_fits,
                 "results": out.records(out.top(frame, n_top, metric)),
+                "failures": report.to_json() if report else None,
             }
         )
         return

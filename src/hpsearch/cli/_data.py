@@ -9,11 +9,12 @@ from typing import Any
 
 import pandas as pd
 
+from hpsearch.cli._schema import DATA_FIELDS, check_fields
 from hpsearch.cli._toml import Problems, describe
 
 # scikit-learn's datasets that ship with it (no download), as `sklearn:<name>`.
 SKLEARN_DATASETS = ("breast_cancer", "diabetes", "digits", "iris", "wine")
-DATA_KEYS = ("source", "target", "groups", "features")
+DATA_KEYS = tuple(DATA_FIELDS)
 READERS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
 
@@ -25,6 +26,7 @@ class Dataset:
     y: pd.Series
     groups: pd.Series | None
     source: str
+    categorical: tuple[str, ...] = ()
 
 
 def load_data(table: dict[str, Any], base: Path, p: Problems) -> Dataset | None:
@@ -40,19 +42,8 @@ def load_data(table: dict[str, Any], base: Path, p: Problems) -> Dataset | None:
             f"{describe(source) if source is not None else 'nothing'}.",
         )
         return None
-    for key in ("target", "groups"):
-        if key in table and not (isinstance(table[key], str) and table[key]):
-            p.add(("data", key), f"must be a column name; got {describe(table[key])}.")
-    features = table.get("features")
-    if features is not None and not (
-        isinstance(features, list)
-        and features
-        and all(isinstance(f, str) for f in features)
-    ):
-        p.add(
-            ("data", "features"),
-            f"must be a non-empty array of column names; got {describe(features)}.",
-        )
+    others = {k: f for k, f in DATA_FIELDS.items() if k != "source"}
+    check_fields(table, ("data",), others, p)
     if len(p.messages) > before:
         return None
     if source.startswith("sklearn:"):
@@ -129,8 +120,9 @@ def _select(
         )
         return None
     named = {"target": target, "groups": table.get("groups")}
-    for i, column in enumerate(table.get("features") or []):
-        named[f"features[{i}]"] = column
+    for key in ("features", "categorical"):
+        for i, column in enumerate(table.get(key) or []):
+            named[f"{key}[{i}]"] = column
     before = len(p.messages)
     for key, column in named.items():
         if column is not None and column not in columns:
@@ -147,11 +139,27 @@ def _select(
     features = table.get("features") or [
         c for c in frame.columns if c not in (target, groups)
     ]
+    categorical = table.get("categorical") or []
+    for column in categorical:
+        if column not in features:
+            p.add(
+                ("data", "categorical"),
+                f"must name feature columns; got {column!r}, which is "
+                + ("the target." if column == target else "not among the features.")
+                + " Remove it from categorical, or add it to features.",
+            )
+    if len(p.messages) > before:
+        return None
+    X = frame[features].copy()
+    for column in categorical:
+        # pandas category dtype: what native categorical support reads.
+        X[column] = X[column].astype("category")
     return Dataset(
-        X=frame[features],
+        X=X,
         y=frame[target],
         groups=None if groups is None else frame[groups],
         source=source,
+        categorical=tuple(categorical),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
 import math
 import sys
@@ -94,7 +95,8 @@ class Shown(str):
 
 
 def estimator_text(value: Mapping[str, Any]) -> str:
-    """A stored estimator as scikit-learn prints it: non-default parameters only."""
+    """A stored estimator as scikit-learn prints it: non-default parameters only,
+    estimators inside (steps, transformers, a meta-estimator's estimator) too."""
     name = str(value["class"]).rsplit(".", 1)[-1]
     params = value.get("params") or {}
     steps = params.get("steps")
@@ -106,17 +108,42 @@ def estimator_text(value: Mapping[str, Any]) -> str:
         return f"{name}({', '.join(inner)})"
     defaults = _defaults(str(value["class"]))
     changed = [
-        f"{k}={v!r}" for k, v in params.items() if k in defaults and defaults[k] != v
+        f"{k}={_brief(v)}"
+        for k, v in params.items()
+        if k in defaults and (defaults[k] is _REQUIRED or not _same(defaults[k], v))
     ]
     return f"{name}({', '.join(changed)})"
 
 
+_REQUIRED = object()
+
+
+def _same(default: Any, value: Any) -> bool:
+    """Whether a stored value (readable form) is the constructor's default."""
+    if callable(default) and isinstance(value, str):  # np.float64: "numpy.float64"
+        module = getattr(default, "__module__", "")
+        return f"{module}.{getattr(default, '__qualname__', '')}" == value
+    if isinstance(default, float) and isinstance(value, float):
+        return default == value or (math.isnan(default) and math.isnan(value))
+    try:
+        return bool(default == value)
+    except Exception:  # an array compared elementwise
+        return False
+
+
 def _defaults(path: str) -> dict[str, Any]:
+    """The constructor's defaults by parameter (_REQUIRED where it has none)."""
     module, _, attr = path.rpartition(".")
     try:
-        return dict(getattr(importlib.import_module(module), attr)().get_params(False))
+        cls = getattr(importlib.import_module(module.replace(":", ".")), attr)
+        signature = inspect.signature(cls.__init__)
     except Exception:  # not importable here: show no parameters
         return {}
+    return {
+        k: _REQUIRED if p.default is inspect.Parameter.empty else p.default
+        for k, p in signature.parameters.items()
+        if k != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    }
 
 
 def short(value: Any) -> str:

@@ -9,7 +9,7 @@ command reports every problem it can.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,22 +82,202 @@ DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], Callable[..., Any]]] = {
     "choice": (("values",), lambda values: values),
 }
 
-TOP_KEYS = ("study", "storage", "data", "estimator", "search", "cv")
-SEARCH_KEYS = (
-    "kind",
-    "space",
-    "scoring",
-    "refit",
-    "n_jobs",
-    "backend",
-    "error_score",
-    "return_train_score",
-    "n_iter",
-    "random_state",
-    *HALVING_OPTIONS,
-    "n_candidates",
-)
-CV_KEYS = ("folds", "shuffle", "random_state", "stratified", "group")
+
+@dataclass(frozen=True)
+class Field:
+    """One key of a study file: what it holds, for the checks and the JSON Schema.
+
+    ``kind`` is "string", "integer", "number", "boolean", "names" (an array of
+    column names), "table" or "any" (checked by code of its own; ``schema``
+    describes it).
+    """
+
+    kind: str
+    help: str
+    rule: str = ""  # what the value must be, in words; default from kind
+    minimum: int | None = None
+    nonempty: bool = False
+    enum: tuple[str, ...] = ()
+    schema: Mapping[str, Any] | None = None  # the JSON Schema of an "any"
+
+    def must(self) -> str:
+        """``an integer >= 1``: the rule of the error messages."""
+        if self.rule:
+            return self.rule
+        if self.kind == "integer":
+            more = f" >= {self.minimum}" if self.minimum is not None else ""
+            return f"an integer{more}"
+        return {
+            "string": "a non-empty string" if self.nonempty else "a string",
+            "number": "a number",
+            "boolean": "true or false",
+            "names": "a non-empty array of column names",
+            "table": "a table",
+        }.get(self.kind, "a valid value")
+
+    def accepts(self, value: Any) -> bool:
+        """Whether ``value`` has the field's kind (and bounds)."""
+        if self.kind == "string":
+            return isinstance(value, str) and (bool(value) or not self.nonempty)
+        if self.kind == "integer":
+            return is_int(value) and (self.minimum is None or value >= self.minimum)
+        if self.kind == "number":
+            return is_number(value)
+        if self.kind == "boolean":
+            return isinstance(value, bool)
+        if self.kind == "names":
+            return (
+                isinstance(value, list)
+                and bool(value)
+                and all(isinstance(v, str) and v for v in value)
+            )
+        if self.kind == "table":
+            return isinstance(value, dict)
+        return True
+
+
+TOP_FIELDS: dict[str, Field] = {
+    "study": Field(
+        "string",
+        "The study's name; default: the file's name without .toml.",
+        nonempty=True,
+    ),
+    "storage": Field(
+        "string",
+        "Where results are kept: sqlite:///file.db, a file path or "
+        "postgresql://...; default sqlite:///hpsearch.db.",
+        nonempty=True,
+    ),
+    "data": Field("table", "The data: a CSV or Parquet file, or sklearn:<dataset>."),
+    "estimator": Field(
+        "table", "The estimator: class and params, or a pipeline of steps."
+    ),
+    "search": Field("table", "The search: its kind, space, scoring and options."),
+    "cv": Field("table", "How the data is split for cross-validation."),
+}
+DATA_FIELDS: dict[str, Field] = {
+    "source": Field(
+        "string",
+        "A .csv or .parquet file (relative to the study file) or sklearn:<name>: "
+        "iris, digits, wine, breast_cancer, diabetes.",
+        nonempty=True,
+    ),
+    "target": Field(
+        "string", "The column to predict.", rule="a column name", nonempty=True
+    ),
+    "groups": Field(
+        "string",
+        "A column of groups, for group-aware cv.",
+        rule="a column name",
+        nonempty=True,
+    ),
+    "features": Field("names", "The feature columns; default: every other column."),
+    "categorical": Field(
+        "names",
+        "Columns read as pandas category dtype, for estimators with native "
+        "categorical support (HistGradientBoosting*).",
+    ),
+}
+SEARCH_FIELDS: dict[str, Field] = {
+    "kind": Field(
+        "string",
+        "The search: grid (default), random, halving_grid or halving_random.",
+        enum=tuple(KINDS),
+    ),
+    "space": Field(
+        "any", "The values to search: a [search.space] or [[search.space]] tables."
+    ),
+    "scoring": Field(
+        "any", "A scorer name or an array of them; default: the estimator's score."
+    ),
+    "refit": Field("any", "true, false, or the scoring name that picks the best."),
+    "n_jobs": Field("integer", "Parallel jobs; -1 uses every core. Default 1."),
+    "backend": Field(
+        "string",
+        'Where fits run: "loky", "threading", "serial", "dask" or tcp://host:8786.',
+        rule='a string such as "loky", "threading" or "dask"',
+    ),
+    "error_score": Field(
+        "any",
+        'The score of a failed fit: a number, nan, or "raise".',
+        schema={"anyOf": [{"type": "number"}, {"const": "raise"}]},
+    ),
+    "return_train_score": Field("boolean", "Also score the training splits."),
+    "n_iter": Field(
+        "integer", "Candidates to sample (random search only). Default 10.", minimum=1
+    ),
+    "random_state": Field("integer", "The seed of a random or halving search."),
+    "factor": Field(
+        "number", "Halving: each round keeps 1/factor, with factor x more. Default 3."
+    ),
+    "resource": Field(
+        "string",
+        'Halving: "n_samples" (default) or an estimator parameter (n_estimators).',
+        nonempty=True,
+    ),
+    "max_resources": Field(
+        "any",
+        'Halving: the largest budget, a number or "auto" (every sample).',
+        schema={"anyOf": [{"type": "integer"}, {"const": "auto"}]},
+    ),
+    "min_resources": Field(
+        "any",
+        'Halving: the first budget, a number, "exhaust" or "smallest".',
+        schema={"anyOf": [{"type": "integer"}, {"enum": ["exhaust", "smallest"]}]},
+    ),
+    "aggressive_elimination": Field(
+        "boolean", "Halving: more rounds on the smallest budget when needed."
+    ),
+    "n_candidates": Field(
+        "any",
+        'halving_random: candidates of the first round, a number or "exhaust".',
+        schema={"anyOf": [{"type": "integer"}, {"const": "exhaust"}]},
+    ),
+}
+CV_FIELDS: dict[str, Field] = {
+    "folds": Field("integer", "Number of folds; default 5.", minimum=2),
+    "shuffle": Field("boolean", "Shuffle before splitting; default false."),
+    "random_state": Field("integer", "The shuffling seed (with shuffle = true)."),
+    "stratified": Field("boolean", "Stratified folds; default: yes for classifiers."),
+    "group": Field(
+        "boolean", "Group-aware folds; default: yes when data.groups is set."
+    ),
+}
+ESTIMATOR_FIELDS: dict[str, Field] = {
+    "class": Field(
+        "string",
+        'An estimator class by import path, such as "sklearn.svm.SVC".',
+        rule="an import path",
+        nonempty=True,
+    ),
+    "params": Field(
+        "table",
+        "Fixed parameters; a value may be an estimator table "
+        "{ class = ..., params = ... }.",
+        rule="a table of fixed parameters",
+    ),
+}
+STEP_FIELDS: dict[str, Field] = {
+    "name": Field(
+        "string",
+        "The step's name, without '__'; it prefixes its parameters (svc__C).",
+        nonempty=True,
+    ),
+    **ESTIMATOR_FIELDS,
+}
+ESTIMATOR_KEYS = tuple(ESTIMATOR_FIELDS)
+TOP_KEYS = tuple(TOP_FIELDS)
+SEARCH_KEYS = tuple(SEARCH_FIELDS)
+CV_KEYS = tuple(CV_FIELDS)
+
+
+def check_fields(
+    table: Mapping[str, Any], path: KeyPath, fields: Mapping[str, Field], p: Problems
+) -> None:
+    """Each present key's kind, from its field (unknown keys are not checked)."""
+    for key, field in fields.items():
+        if key in table and field.kind != "any" and not field.accepts(table[key]):
+            p.add((*path, key), f"must be {field.must()}; got {describe(table[key])}.")
 
 
 @dataclass(frozen=True)
@@ -109,6 +289,7 @@ class Overrides:
     n_jobs: int | None = None
     backend: str | None = None
     n_iter: int | None = None
+    retry_failed: bool = False
 
 
 def is_number(value: Any) -> bool:
@@ -125,9 +306,7 @@ def check_structure(doc: dict[str, Any], p: Problems, overrides: Overrides) -> s
     """Check keys and plain values; return the tables found sound."""
     sound = set()
     p.unknown_keys(doc, (), TOP_KEYS)
-    for key in ("study", "storage"):
-        if key in doc and not (isinstance(doc[key], str) and doc[key]):
-            p.add((key,), f"must be a non-empty string; got {describe(doc[key])}.")
+    check_fields(doc, (), {k: TOP_FIELDS[k] for k in ("study", "storage")}, p)
     for key, example in [
         ("data", 'source = "sklearn:iris"'),
         ("estimator", 'class = "sklearn.svm.SVC"'),
@@ -157,7 +336,7 @@ def check_structure(doc: dict[str, Any], p: Problems, overrides: Overrides) -> s
 def _check_estimator_table(
     table: dict[str, Any], path: KeyPath, p: Problems, steps: bool
 ) -> None:
-    keys = ("class", "params", "steps") if steps else ("name", "class", "params")
+    keys = (*ESTIMATOR_KEYS, "steps") if steps else tuple(STEP_FIELDS)
     p.unknown_keys(table, path, keys)
     has_class, has_steps = "class" in table, steps and "steps" in table
     if has_class == has_steps:
@@ -275,27 +454,8 @@ def _check_kind(search: dict[str, Any], p: Problems, overrides: Overrides) -> No
 
 
 def _check_search_values(search: dict[str, Any], p: Problems) -> None:
-    if "n_iter" in search and not (is_int(search["n_iter"]) and search["n_iter"] >= 1):
-        p.add(
-            ("search", "n_iter"),
-            f"must be an integer >= 1; got {describe(search['n_iter'])}.",
-        )
-    for key in ("random_state", "n_jobs"):
-        if key in search and not is_int(search[key]):
-            p.add(("search", key), f"must be an integer; got {describe(search[key])}.")
-    if "backend" in search and not isinstance(search["backend"], str):
-        p.add(
-            ("search", "backend"),
-            'must be a string such as "loky", "threading" or "dask"; got '
-            f"{describe(search['backend'])}.",
-        )
-    if "return_train_score" in search and not isinstance(
-        search["return_train_score"], bool
-    ):
-        p.add(
-            ("search", "return_train_score"),
-            f"must be true or false; got {describe(search['return_train_score'])}.",
-        )
+    simple = {k: f for k, f in SEARCH_FIELDS.items() if k != "kind"}
+    check_fields(search, ("search",), simple, p)
     score = search.get("error_score", 0.0)
     if not (is_number(score) or score == "raise"):
         p.add(
@@ -343,21 +503,14 @@ def _check_cv(cv: Any, p: Problems) -> None:
         p.add(("cv",), f"must be a table; got {describe(cv)}.")
         return
     p.unknown_keys(cv, ("cv",), CV_KEYS)
-    folds = cv.get("folds", 5)
-    if not (is_int(folds) and folds >= 2):
-        p.add(("cv", "folds"), f"must be an integer >= 2; got {describe(folds)}.")
-    for key in ("shuffle", "stratified", "group"):
-        if key in cv and not isinstance(cv[key], bool):
-            p.add(("cv", key), f"must be true or false; got {describe(cv[key])}.")
-    if "random_state" in cv:
-        if not is_int(cv["random_state"]):
-            p.add(
-                ("cv", "random_state"),
-                f"must be an integer; got {describe(cv['random_state'])}.",
-            )
-        elif not cv.get("shuffle", False):
-            p.add(
-                ("cv", "random_state"),
-                "only applies with shuffle = true; got shuffle = false. "
-                "Add shuffle = true or remove random_state.",
-            )
+    check_fields(cv, ("cv",), CV_FIELDS, p)
+    if (
+        "random_state" in cv
+        and is_int(cv["random_state"])
+        and not cv.get("shuffle", False)
+    ):
+        p.add(
+            ("cv", "random_state"),
+            "only applies with shuffle = true; got shuffle = false. "
+            "Add shuffle = true or remove random_state.",
+        )

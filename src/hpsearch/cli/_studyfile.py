@@ -14,8 +14,6 @@ kind is one entry of its ``KINDS``.
 from __future__ import annotations
 
 import dataclasses
-import difflib
-import importlib
 import re
 import warnings
 from collections.abc import Mapping
@@ -23,23 +21,33 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sklearn.base import is_classifier
+from sklearn.base import clone, is_classifier
 from sklearn.model_selection import (
     GroupKFold,
     KFold,
+    ParameterGrid,
     StratifiedGroupKFold,
     StratifiedKFold,
 )
 from sklearn.pipeline import Pipeline
 
 from hpsearch._errors import SpaceError
-from hpsearch._search import GridSearchCV
+from hpsearch._records import Candidate
+from hpsearch.cli._columns import Column, check_candidates, profile
 from hpsearch.cli._data import Dataset, load_data
+from hpsearch.cli._estimators import (
+    FAILED,
+    in_file_words,
+    is_estimator_table,
+    make_estimator,
+    problem_lines,
+    set_fixed,
+    to_value,
+)
 from hpsearch.cli._schema import (
     DEFAULT_STORAGE,
     DISTRIBUTIONS,
     KINDS,
-    NONE,
     Kind,
     Overrides,
     check_structure,
@@ -63,6 +71,7 @@ class StudyPlan:
     n_splits: int
     rungs: list[Rung]
     fit_params: dict[str, Any] = field(default_factory=dict)
+    columns: list[Column] = field(default_factory=list)
 
     @property
     def n_proposed(self) -> int:
@@ -130,6 +139,13 @@ def load_study_file(
     uses_groups = isinstance(cv, GroupKFold | StratifiedGroupKFold)
     fit_params = {"groups": data.groups} if uses_groups else {}
     n_splits = _count_splits(search, data, fit_params, doc, problems)
+    columns = profile(data.X)
+    candidates = _listed_choices(space)
+    # The data understood before any fit: refuse columns the estimator cannot take.
+    for message in check_candidates(
+        estimator, candidates, data.X, columns, lambda v: clone(v, safe=False)
+    ):
+        problems.add_text(("data",), message)
     problems.raise_if_any()
     try:  # the rounds, with the checks that need the data (resources)
         rungs = search.plan(data.X, data.y, **fit_params)
@@ -147,7 +163,18 @@ def load_study_file(
         n_splits=n_splits,
         rungs=rungs,
         fit_params=fit_params,
+        columns=columns,
     )
+
+
+def _listed_choices(space: Any) -> list[Candidate]:
+    """Every combination of the space's listed values (distributions left
+    out): the estimators and step stand-ins the search may build."""
+    spaces = [space] if isinstance(space, Mapping) else list(space)
+    listed = [
+        {k: v for k, v in one.items() if isinstance(v, list | tuple)} for one in spaces
+    ]
+    return [Candidate(dict(p), "") for p in ParameterGrid(listed)]
 
 
 def _build_parts(
@@ -186,117 +213,26 @@ def _build_parts(
 
 
 # ---------------------------------------------------------------------------
-# Estimator: import paths, fixed parameters checked by the API's space check
-
-
-def _import(path_text: str, path: KeyPath, p: Problems) -> Any:
-    module_name, _, attr = path_text.rpartition(".")
-    if not module_name:
-        p.add(
-            path,
-            f'must be a full import path such as "sklearn.svm.SVC"; got {path_text!r}.',
-        )
-        return None
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        p.add(
-            path,
-            f"must be an importable path; got {path_text!r}, but module "
-            f"{module_name!r} cannot be imported ({exc}). Is it installed?",
-        )
-        return None
-    obj = getattr(module, attr, None)
-    if obj is None:
-        public = [n for n in dir(module) if not n.startswith("_")]
-        close = difflib.get_close_matches(attr, public, n=3)
-        hint = f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
-        p.add(
-            path,
-            f"must be an importable path; got {path_text!r}, but module "
-            f"{module_name!r} has no {attr!r}.{hint}",
-        )
-        return None
-    if not (isinstance(obj, type) and hasattr(obj, "get_params")):
-        p.add(
-            path,
-            "must name a scikit-learn-compatible estimator class (with "
-            f"get_params and set_params); got {path_text!r}.",
-        )
-        return None
-    return obj
+# Estimator and space: values built by hpsearch.cli._estimators
 
 
 def _build_estimator(table: dict[str, Any], p: Problems) -> Any:
     if "steps" not in table:
-        return _make(table, ("estimator",), p)
+        return make_estimator(table, ("estimator",), p, checked=True)
     steps = [
-        (step["name"], _make(step, ("estimator", "steps", i), p))
+        (step["name"], make_estimator(step, ("estimator", "steps", i), p, checked=True))
         for i, step in enumerate(table["steps"])
     ]
     if any(est is None for _, est in steps):
         return None
     pipeline = Pipeline(steps)
-    _set_fixed(pipeline, table.get("params", {}), ("estimator", "params"), p)
+    params = {
+        k: to_value(v, ("estimator", "params", k), p)
+        for k, v in table.get("params", {}).items()
+    }
+    params = {k: v for k, v in params.items() if v is not FAILED}
+    set_fixed(pipeline, params, ("estimator", "params"), p)
     return pipeline
-
-
-def _make(table: dict[str, Any], path: KeyPath, p: Problems) -> Any:
-    cls = _import(table["class"], (*path, "class"), p)
-    if cls is None:
-        return None
-    try:
-        estimator = cls()
-    except Exception as exc:
-        p.add(
-            (*path, "class"),
-            f"must be constructible without arguments (fixed parameters go in "
-            f"params); {table['class']}() raised {type(exc).__name__}: {exc}",
-        )
-        return None
-    _set_fixed(estimator, table.get("params", {}), (*path, "params"), p)
-    return estimator
-
-
-def _set_fixed(
-    estimator: Any, params: dict[str, Any], path: KeyPath, p: Problems
-) -> None:
-    """Set fixed parameters, each checked as a one-value grid by the API."""
-    params = {k: to_python(v) for k, v in params.items()}
-    valid = estimator.get_params(deep=True)
-    known = {k: v for k, v in params.items() if k in valid}
-    for name in params:
-        if name not in valid:
-            close = difflib.get_close_matches(name, list(valid), n=3)
-            hint = f"Did you mean {' or '.join(map(repr, close))}? " if close else ""
-            p.add(
-                (*path, name),
-                f"must be a parameter of {type(estimator).__name__}; got {name!r}. "
-                f"{hint}Valid parameters: {', '.join(sorted(valid))}.",
-            )
-    try:
-        GridSearchCV(estimator, {k: [v] for k, v in known.items()})._check_space()
-    except SpaceError as exc:
-        for problem in _problem_lines(exc.explanation):
-            match = re.match(r"param_grid\['([^']+)'\] (.*)", problem, re.S)
-            if match:
-                p.add((*path, match.group(1)), match.group(2))
-            else:
-                p.add(path, problem)
-    estimator.set_params(**known)
-
-
-# ---------------------------------------------------------------------------
-# Space: lists of values and distribution tables
-
-
-def to_python(value: Any) -> Any:
-    """TOML values as parameter values: the string "None" is None."""
-    if value == NONE:
-        return None
-    if isinstance(value, list):
-        return [to_python(v) for v in value]
-    return value
 
 
 def _build_space(space: Any, kind: Kind, p: Problems) -> Any:
@@ -315,7 +251,16 @@ def _build_one_space(
     for name, value in space.items():
         here = (*path, name)
         if isinstance(value, list):
-            built[name] = to_python(value)
+            values = to_value(value, here, p)
+            if values is not FAILED:
+                built[name] = values
+        elif is_estimator_table(value):
+            p.add(
+                here,
+                "must be an array of values; got one estimator table. Wrap it in "
+                f"brackets to search it: {name} = [{{ class = ... }}], or list "
+                "several to swap them.",
+            )
         elif isinstance(value, dict) and kind.distributions:
             distribution = _build_distribution(value, here, p)
             if distribution is not None:
@@ -367,7 +312,9 @@ def _build_distribution(table: dict[str, Any], path: KeyPath, p: Problems) -> An
         elif not ok:
             p.add((*path, key), f"must be {rule}; got {describe(value)}.")
         else:
-            args[key] = to_python(value)
+            args[key] = to_value(value, (*path, key), p)
+    if any(v is FAILED for v in args.values()):
+        return None
     if len(args) < len(keys):
         return None
     if "low" in args and not args["low"] < args["high"]:
@@ -384,19 +331,13 @@ def _build_distribution(table: dict[str, Any], path: KeyPath, p: Problems) -> An
     return None
 
 
-def _problem_lines(message: str) -> list[str]:
-    if message.startswith("The search space has "):
-        return message.split("\n- ")[1:] or [message]
-    return [message.split("\n- ", 1)[-1]]
-
-
 def _locate_space_error(message: str, kind: Kind, p: Problems) -> list[str]:
     """The API's SpaceError, one problem per line, with file, line and key."""
     located = []
     pattern = re.compile(
         rf"{kind.space_arg}(?:\[(\d+)\])?(?:\['([^']+)'\]| names '([^']+)')?"
     )
-    for problem in _problem_lines(message):
+    for problem in problem_lines(message):
         match = pattern.match(problem)
         if match is None:
             located.append(f"{p.label}: {problem}")
@@ -410,7 +351,9 @@ def _locate_space_error(message: str, kind: Kind, p: Problems) -> list[str]:
         else:
             path = (*path, name) if name else path
             text = dotted(path) + problem[match.end() :]
-        located.append(f"{p.where((*path, name) if name else path)}: {text}")
+        located.append(
+            f"{p.where((*path, name) if name else path)}: {in_file_words(text)}"
+        )
     return located
 
 
@@ -438,6 +381,8 @@ def _search_options(
     for key, value in dataclasses.asdict(overrides).items():
         if key in ("n_jobs", "backend", "n_iter") and value is not None:
             options[key] = value
+    if overrides.retry_failed:
+        options["retry_failed"] = True
     return options
 
 

@@ -12,7 +12,12 @@ from hpsearch._records import FoldResult
 # One entry of a study's plan: (candidate key, resource, round).
 PlanEntry = tuple[str, Any, int]
 
-RunState = Literal["running", "finished", "interrupted"]
+RunState = Literal["running", "finished", "interrupted", "failed"]
+
+
+def mostly_failed(n_failed: int, n_done: int) -> bool:
+    """Whether a run or a study counts as failed: most of its fits failed."""
+    return n_done > 0 and 2 * n_failed > n_done
 
 
 @dataclass(frozen=True)
@@ -75,7 +80,8 @@ class Storage(Protocol):
       use one storage at once. ``create_study`` is a get-or-create: when two
       processes create the same name, both get the one stored record.
       ``add_results`` keeps the first result written for a (candidate,
-      resource, split) and ignores later ones.
+      resource, split) and ignores later ones, except that a later result
+      replaces a stored failed one (a retried fit).
     - Records are plain data (JSON text and numbers); nothing is pickled.
     - ``url`` names the storage in messages (passwords hidden).
     """
@@ -110,7 +116,8 @@ class Storage(Protocol):
         ...
 
     def add_results(self, name: str, results: Sequence[FoldResult]) -> None:
-        """Store fold results; a (candidate, resource, split) stored is kept."""
+        """Store fold results; a (candidate, resource, split) stored is kept
+        unless it failed."""
         ...
 
     def set_run(self, name: str, run: RunRecord) -> None:

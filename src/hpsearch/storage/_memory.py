@@ -84,17 +84,18 @@ class MemoryStorage:
             )
 
     def add_results(self, name: str, results: Sequence[FoldResult]) -> None:
-        """Store fold results; a (candidate, resource, split) stored is kept."""
+        """Store fold results; a (candidate, resource, split) stored is kept
+        unless it failed."""
         with self._lock:
             data = self._get(name)
-            seen = {r.key for r in data.results}
-            new = []
+            stored = {r.key: r for r in data.results}
             for result in results:
-                if result.key not in seen:
-                    seen.add(result.key)
-                    new.append(dataclasses.replace(result, extra=dict(result.extra)))
+                if result.key not in stored or stored[result.key].status == "failed":
+                    stored[result.key] = dataclasses.replace(
+                        result, extra=dict(result.extra)
+                    )
             self._studies[name] = dataclasses.replace(
-                data, results=(*data.results, *new)
+                data, results=tuple(stored.values())
             )
 
     def set_run(self, name: str, run: RunRecord) -> None:

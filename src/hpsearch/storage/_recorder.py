@@ -27,7 +27,13 @@ import numpy as np
 
 from hpsearch._errors import NotStorableError, StudyMismatchError
 from hpsearch._records import FoldResult, Proposal, Resource, TaskKey
-from hpsearch.storage._base import RunRecord, Storage, StoredCandidate, StudyRecord
+from hpsearch.storage._base import (
+    RunRecord,
+    Storage,
+    StoredCandidate,
+    StudyRecord,
+    mostly_failed,
+)
 from hpsearch.storage._codec import check_storable, dumps, encode_value
 from hpsearch.storage._spec import StudySpec, build_spec, differences
 from hpsearch.storage._study import open_storage
@@ -92,6 +98,7 @@ class StudyRecorder:
         self._planned: set[tuple[str, Resource]] = set()
         self._starts = 0
         self._done = set(known)
+        self._failed = {k for k, r in known.items() if r.status == "failed"}
         self._run = RunRecord(
             run_id=uuid.uuid4().hex,
             state="running",
@@ -148,7 +155,13 @@ class StudyRecorder:
             )
         data = storage.read(name)
         n_splits = len(splits)
-        known = {r.key: r for r in data.results if r.split < n_splits}
+        # retry_failed: stored failed fits are not handed over, so they run again.
+        retry = bool(getattr(search, "retry_failed", False))
+        known = {
+            r.key: r
+            for r in data.results
+            if r.split < n_splits and not (retry and r.status == "failed")
+        }
         return cls(storage, name, spec, known, storage is not search.storage)
 
     # -- the Recorder protocol --------------------------------------------
@@ -175,6 +188,11 @@ class StudyRecorder:
                 self.storage.add_results, self.name, batch
             )
             self._committing_keys = [r.key for r in batch]
+            for r in batch:  # a retried fit that now succeeds is no longer failed
+                if r.status == "failed":
+                    self._failed.add(r.key)
+                else:
+                    self._failed.discard(r.key)
         finally:
             self._deferring = False
         if self._pending is not None:
@@ -226,6 +244,10 @@ class StudyRecorder:
             if (k, r, s) not in self._done
         ]
         state = "interrupted" if missing or not self._planned else "finished"
+        planned = [(k, r, s) for k, r in self._planned for s in range(self._n_splits)]
+        n_failed = sum(1 for task in planned if task in self._failed)
+        if state == "finished" and mostly_failed(n_failed, len(planned)):
+            state = "failed"
         try:
             self.storage.set_run(
                 self.name,

@@ -368,6 +368,27 @@ class SQLStorage:
             self._inserts[table.name] = found
         return found
 
+    def _insert_replacing_failed(self, table: sa.Table) -> Any:
+        """An insert that keeps a stored result unless its status is failed."""
+        found = self._inserts.get(f"{table.name}:retry")
+        if found is None:
+            from sqlalchemy.dialects import postgresql, sqlite
+
+            insert: Any = (
+                sqlite.insert if self.dialect == "sqlite" else postgresql.insert
+            )
+            stmt = insert(table)
+            keys = ["study_id", "candidate_key", "resource", "split"]
+            found = stmt.on_conflict_do_update(
+                index_elements=keys,
+                set_={
+                    c.name: stmt.excluded[c.name] for c in table.c if c.name not in keys
+                },
+                where=table.c.status == "failed",
+            )
+            self._inserts[f"{table.name}:retry"] = found
+        return found
+
     # -- the Storage interface ---------------------------------------------
 
     def create_study(self, study: StudyRecord) -> StudyRecord:
@@ -465,7 +486,8 @@ class SQLStorage:
         self._transaction(add)
 
     def add_results(self, name: str, results: Sequence[FoldResult]) -> None:
-        """Store fold results; a (candidate, resource, split) stored is kept."""
+        """Store fold results; a (candidate, resource, split) stored is kept
+        unless it failed."""
         if not results:
             return
         table = self._t["results"]
@@ -473,9 +495,7 @@ class SQLStorage:
         def add(conn: sa.Connection) -> None:
             study_id = self._study_id(conn, name)
             conn.execute(
-                self._insert_ignore(
-                    table, ["study_id", "candidate_key", "resource", "split"]
-                ),
+                self._insert_replacing_failed(table),
                 [{"study_id": study_id, **result_row(r)} for r in results],
             )
 

@@ -19,7 +19,13 @@ import pandas as pd
 from hpsearch._errors import StorageError, StudyNotFoundError
 from hpsearch._records import Candidate
 from hpsearch._results import Summary, summarize, to_frame
-from hpsearch.storage._base import RunRecord, Storage, StudyData, not_found
+from hpsearch.storage._base import (
+    RunRecord,
+    Storage,
+    StudyData,
+    mostly_failed,
+    not_found,
+)
 from hpsearch.storage._codec import decode_value
 from hpsearch.storage._spec import StudySpec
 from hpsearch.strategies import Trial
@@ -112,7 +118,8 @@ class Study:
         What the study is: estimator, space, cv, scoring, data, versions.
     status : str
         "running" (a search process is working on it), "finished" (every
-        fit done) or "interrupted".
+        fit done), "failed" (every fit done, most of them failed) or
+        "interrupted".
     progress : Progress
         ``done`` and ``total`` fits of the latest search, ``failed`` fits,
         ``running`` search processes.
@@ -153,7 +160,8 @@ class Study:
         if running:
             self.status = "running"
         elif self.progress.total and self.progress.done == self.progress.total:
-            self.status = "finished"
+            failed = mostly_failed(self.progress.failed, self.progress.done)
+            self.status = "failed" if failed else "finished"
         else:
             self.status = "interrupted"
 
