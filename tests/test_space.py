@@ -352,7 +352,10 @@ def test_a_meta_estimators_estimator_must_be_an_estimator():
 
     with pytest.raises(
         SpaceError,
-        match=r"^param_grid\['estimator'\] holds values that BaggingClassifier does "
+        # scikit-learn's message first, then hpsearch's.
+        match=r"^The 'estimator' parameter of BaggingClassifier must be an object "
+        r"implementing 'fit' and 'predict' or None\. Got 'sklearn.svm.SVC' instead\."
+        r"\nparam_grid\['estimator'\] holds values that BaggingClassifier does "
         r"not accept: 'sklearn.svm.SVC' \(str\)\. The 'estimator' parameter of "
         r"BaggingClassifier must be an object implementing 'fit' and 'predict' or "
         r"None\.$",
@@ -401,7 +404,10 @@ def test_a_parameter_of_only_some_swapped_estimators_says_which_lack_it():
     pipe = Pipeline([("clf", SVC())])
     with pytest.raises(
         SpaceError,
-        match=r"^param_grid\['clf__max_depth'\] must name a parameter of every "
+        # scikit-learn's message first (set_params refuses it), then hpsearch's.
+        match=r"^Invalid parameter 'max_depth' for estimator LogisticRegression\(\)"
+        r"\. Valid parameters are: \[.*\]\.\n"
+        r"param_grid\['clf__max_depth'\] must name a parameter of every "
         r"estimator listed for 'clf'; got 'max_depth', which LogisticRegression does "
         r"not have\. Put those estimators in a space of their own \(a list of dicts; "
         r"in a study file, \[\[search\.space\]\] tables\)\.$",

@@ -206,7 +206,7 @@ def set_fixed(
     try:
         GridSearchCV(estimator, {k: [v] for k, v in known.items()})._check_space()
     except SpaceError as exc:
-        bad = _report(problem_lines(str(exc)), path, p)
+        bad = _report(problem_lines(exc.explanation), path, p)
     estimator.set_params(**{k: v for k, v in known.items() if k not in bad})
 
 
