@@ -217,6 +217,8 @@ class Axis:
 
 def label(value: Any) -> str:
     """The text of a parameter value on an axis or in a table."""
+    if isinstance(value, np.generic):
+        value = value.item()
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         return repr(value)
     if isinstance(value, str):
@@ -376,7 +378,7 @@ class Heatmap:
     def note(self) -> str:
         """What the cells show, stated on the figure."""
         if not self.fixed:
-            return "no other parameter"
+            return "no other parameter is searched"
         if self.others == "best":
             shown = ", ".join(f"{k}={v}" for k, v in self.fixed.items())
             return f"other parameters fixed at the best candidate's: {shown}"
