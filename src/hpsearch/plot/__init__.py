@@ -78,7 +78,10 @@ def _score_title(src: _data.Source) -> str:
 
 
 def plot_param_scores(
-    results: Any, params: Sequence[str] | None = None, metric: str | None = None
+    results: Any,
+    params: Sequence[str] | None = None,
+    metric: str | None = None,
+    show_folds: bool | None = None,
 ) -> Any:
     """Score against each parameter, with the spread over folds.
 
@@ -94,6 +97,9 @@ def plot_param_scores(
         The parameters to show; all by default.
     metric : str, optional
         The test metric; by default the refit metric.
+    show_folds : bool, optional
+        Draw each fold's score; by default when there are at most 1,000
+        candidates (beyond, the error bars show the spread).
 
     Returns
     -------
@@ -126,7 +132,9 @@ def plot_param_scores(
     for col, panel in enumerate(panels, start=1):
         x = _axis_values(panel.axis, panel.x)
         n_splits = panel.folds.shape[1]
-        if n_splits:
+        if show_folds is None:
+            show_folds = len(src.frame) <= 1000
+        if n_splits and show_folds:
             fig.add_trace(
                 go.Scatter(
                     x=np.repeat(x, n_splits),
@@ -287,12 +295,19 @@ def plot_history(
 
 
 def plot_parallel(
-    results: Any, params: Sequence[str] | None = None, metric: str | None = None
+    results: Any,
+    params: Sequence[str] | None = None,
+    metric: str | None = None,
+    interactive: bool = False,
 ) -> Any:
     """Parallel coordinates: each candidate a line through its parameters.
 
-    Lines are coloured by score; log axes show log10 of the values with the
-    values as tick labels; categories are spread evenly.
+    Every axis is scaled to its range (log axes on a log scale, categories
+    spread evenly) and the last axis is the score. By default the lines are
+    drawn as plain SVG, coloured by score in eight bands, better candidates
+    on top and the best in red: it shows in any browser and notebook.
+    ``interactive=True`` draws plotly's ``Parcoords`` instead, whose axes can
+    be brushed to filter lines, but which needs WebGL.
 
     Returns
     -------
@@ -301,6 +316,76 @@ def plot_parallel(
     go = _go()
     src = _data.source(results, metric)
     par = _data.parallel(src, params)
+    if interactive:
+        return _layout(_parcoords(go, par, src), "Parallel coordinates", src)
+    lines = _data.parallel_lines(par, src.metric)
+    n_axes = len(lines.names)
+    order = np.argsort(lines.score, kind="stable")
+    positions, score = lines.positions[order], lines.score[order]
+    bands = np.array_split(np.arange(len(score)), min(8, len(score)))
+    colours = _viridis(len(bands))
+    fig = go.Figure()
+    for band, colour in zip(bands, colours, strict=True):
+        if not len(band):
+            continue
+        xs: list[Any] = []
+        ys: list[Any] = []
+        for row in positions[band]:
+            xs += [*range(n_axes), None]
+            ys += [*row, None]
+        lo, hi = score[band[0]], score[band[-1]]
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                mode="lines",
+                line={"color": colour, "width": 1},
+                opacity=0.7,
+                name=f"{lo:.4g} to {hi:.4g}",
+                hoverinfo="skip",
+                connectgaps=False,
+            )
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=list(range(n_axes)),
+            y=positions[-1],
+            mode="lines+markers",
+            line={"color": _BEST, "width": 3},
+            name="best",
+            text=[_esc(par.text[order[-1]])] * n_axes,
+            hovertemplate="%{text}<extra>best</extra>",
+        )
+    )
+    for i, marks in enumerate(lines.ticks):
+        fig.add_shape(
+            type="line", x0=i, x1=i, y0=0, y1=1, line={"color": "#444", "width": 1}
+        )
+        for y, text in marks:
+            fig.add_annotation(
+                x=i, y=y, text=_esc(text), showarrow=False, xanchor="right",
+                xshift=-4, font={"size": 10}, bgcolor="rgba(255,255,255,0.7)",
+            )
+    fig.update_xaxes(
+        tickvals=list(range(n_axes)),
+        ticktext=[_esc(n) for n in lines.names],
+        side="top",
+        showgrid=False,
+        zeroline=False,
+        range=[-0.3, n_axes - 0.7],
+    )
+    fig.update_yaxes(visible=False, range=[-0.05, 1.05])
+    fig.update_layout(legend={"title": {"text": _score_title(src)}})
+    return _layout(fig, "Parallel coordinates", src)
+
+
+def _viridis(n: int) -> list[str]:
+    from plotly.colors import sample_colorscale
+
+    return list(sample_colorscale("Viridis", list(np.linspace(0, 1, max(n, 2)))[:n]))
+
+
+def _parcoords(go: Any, par: Any, src: _data.Source) -> Any:
     dimensions = []
     for ax, values in zip(par.axes, par.values, strict=True):
         dim: dict[str, Any] = {"label": _esc(ax.name), "values": values}
@@ -315,7 +400,7 @@ def plot_parallel(
             dim["label"] = _esc(f"{ax.name} (log)")
         dimensions.append(dim)
     dimensions.append({"label": _score_title(src), "values": par.score})
-    fig = go.Figure(
+    return go.Figure(
         go.Parcoords(
             line={
                 "color": par.score,
@@ -326,7 +411,6 @@ def plot_parallel(
             dimensions=dimensions,
         )
     )
-    return _layout(fig, "Parallel coordinates", src)
 
 
 def plot_importance(

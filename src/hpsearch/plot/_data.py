@@ -24,8 +24,9 @@ Kind = Literal["numeric", "log", "categorical"]
 #: The method :func:`importance` uses, as the figure states it.
 IMPORTANCE_METHOD = (
     "permutation importance on a random-forest surrogate: a "
-    "RandomForestRegressor (100 trees) fitted to the mean test scores, each "
-    "parameter shuffled 10 times; the mean drop in the surrogate's R²"
+    "RandomForestRegressor (100 trees) fitted to the mean test scores (of at "
+    "most 2,000 candidates, drawn at random), each parameter shuffled 10 "
+    "times; the mean drop in the surrogate's R²"
 )
 
 
@@ -54,6 +55,7 @@ class Source:
     cv_results: Mapping[str, Any]
     folds: pd.DataFrame | None = None
     timed: bool = False
+    texts: Sequence[str] = ()
 
 
 def source(results: Any, metric: str | None = None) -> Source:
@@ -83,6 +85,8 @@ def source(results: Any, metric: str | None = None) -> Source:
     >>> src.params, src.metric, src.n_splits
     (('C',), 'score', 2)
     """
+    if isinstance(results, Source) and metric in (None, results.metric):
+        return results
     cv_results, refit, folds = _unpack(results)
     if not cv_results or not len(cv_results.get("params", ())):
         raise PlotError(
@@ -137,6 +141,9 @@ def source(results: Any, metric: str | None = None) -> Source:
         cv_results=cv_results,
         folds=folds,
         timed=timed,
+        texts=[
+            ", ".join(f"{k}={label(v)}" for k, v in p.items()) for p in params
+        ],
     )
 
 
@@ -154,6 +161,8 @@ def _unpack(results: Any) -> tuple[Mapping[str, Any], Any, pd.DataFrame | None]:
     """``cv_results_``, the refit metric and per-fold rows (studies only)."""
     from hpsearch.storage import Study
 
+    if isinstance(results, Source):
+        return results.cv_results, results.metric, results.folds
     if isinstance(results, Study):
         return results.cv_results_, results.spec.refit or "score", fold_rows(results)
     if isinstance(results, Mapping):
@@ -296,12 +305,7 @@ def coordinates(src: Source, ax: Axis) -> np.ndarray:
 
 def params_text(src: Source, row: int) -> str:
     """``C=1, kernel='rbf'``: a candidate's parameters as hover text."""
-    frame = src.frame
-    return ", ".join(
-        f"{n}={label(frame.at[row, f'param_{n}'])}"
-        for n in src.params
-        if frame.at[row, f"param_{n}"] is not _MISSING
-    )
+    return src.texts[row]
 
 
 # ---------------------------------------------------------------------------
@@ -522,6 +526,7 @@ class Parallel:
     axes: list[Axis]
     values: list[np.ndarray]
     score: np.ndarray
+    text: list[str] = field(default_factory=list)
 
 
 def parallel(src: Source, params: Sequence[str] | None = None) -> Parallel:
@@ -540,7 +545,54 @@ def parallel(src: Source, params: Sequence[str] | None = None) -> Parallel:
         x = coordinates(src, ax)[keep]
         axes.append(ax)
         values.append(np.log10(x) if ax.kind == "log" else x)
-    return Parallel(axes, values, src.frame["score"].to_numpy()[keep])
+    text = [src.texts[i] for i in np.flatnonzero(keep)]
+    return Parallel(axes, values, src.frame["score"].to_numpy()[keep], text)
+
+
+@dataclass(frozen=True)
+class ParallelLines:
+    """Parallel coordinates laid out: every axis scaled to [0, 1].
+
+    ``positions`` is candidates x (parameters + score), NaN where a candidate
+    does not set a parameter; ``ticks`` holds, per axis, (position, label)
+    pairs; ``names`` the axes' titles.
+    """
+
+    names: list[str]
+    positions: np.ndarray
+    ticks: list[list[tuple[float, str]]]
+    score: np.ndarray
+
+
+def parallel_lines(par: Parallel, metric: str = "score") -> ParallelLines:
+    """Scale each axis of ``par`` to [0, 1] and choose its tick labels."""
+    columns, ticks, names = [], [], []
+    for ax, values in [*zip(par.axes, par.values, strict=True), (None, par.score)]:
+        finite = values[np.isfinite(values)]
+        lo, hi = (finite.min(), finite.max()) if len(finite) else (0.0, 1.0)
+        if ax is not None and ax.kind == "categorical":
+            lo, hi = 0.0, float(max(len(ax.categories) - 1, 1))
+        span = hi - lo
+        scaled = (values - lo) / span if span > 0 else np.where(
+            np.isfinite(values), 0.5, np.nan
+        )
+        columns.append(scaled)
+        if ax is None:
+            names.append(f"mean test {metric}")
+            marks = [(lo, f"{lo:.4g}"), (hi, f"{hi:.4g}")]
+        elif ax.kind == "categorical":
+            names.append(ax.name)
+            marks = [(float(i), c) for i, c in enumerate(ax.categories)]
+        elif ax.kind == "log":
+            names.append(f"{ax.name} (log)")
+            marks = [(lo, f"{10**lo:.3g}"), (hi, f"{10**hi:.3g}")]
+        else:
+            names.append(ax.name)
+            marks = [(lo, f"{lo:.4g}"), (hi, f"{hi:.4g}")]
+        ticks.append(
+            [((v - lo) / span if span > 0 else 0.5, text) for v, text in marks]
+        )
+    return ParallelLines(names, np.column_stack(columns), ticks, par.score)
 
 
 @dataclass(frozen=True)
@@ -553,7 +605,9 @@ class Importance:
     method: str = IMPORTANCE_METHOD
 
 
-def importance(src: Source, random_state: int = 0) -> Importance:
+def importance(
+    src: Source, random_state: int = 0, max_candidates: int = 2000
+) -> Importance:
     """Permutation importance of each parameter on a random-forest surrogate.
 
     A ``RandomForestRegressor`` learns the mean test score from the
@@ -561,7 +615,8 @@ def importance(src: Source, random_state: int = 0) -> Importance:
     parameter's importance is how much the surrogate's R² drops, on the
     candidates themselves, when that parameter's column is shuffled
     (scikit-learn's ``permutation_importance``, 10 repeats). Sorted, most
-    important first.
+    important first. Over ``max_candidates`` candidates, a random subset of
+    that size is used (seeded by ``random_state``).
     """
     from sklearn.ensemble import RandomForestRegressor
     from sklearn.inspection import permutation_importance
@@ -579,6 +634,11 @@ def importance(src: Source, random_state: int = 0) -> Importance:
         columns.append(np.nan_to_num(np.log10(x) if ax.kind == "log" else x, nan=-1))
     X = np.column_stack(columns)[keep]
     y = src.frame["score"].to_numpy()[keep]
+    if len(y) > max_candidates:
+        chosen = np.random.default_rng(random_state).choice(
+            len(y), max_candidates, replace=False
+        )
+        X, y = X[chosen], y[chosen]
     if np.ptp(y) == 0:
         zeros = np.zeros(len(src.params))
         return Importance(list(src.params), zeros, zeros)
