@@ -167,7 +167,17 @@ def plot_param_scores(
         )
         _set_axis(fig, panel.axis, row=1, col=col)
     fig.update_yaxes(title_text=_score_title(src), row=1, col=1)
+    _pad_flat_scores(fig, [p.mean for p in panels] + [p.folds.ravel() for p in panels])
     return _layout(fig, "Score against each parameter", src)
+
+
+def _pad_flat_scores(fig: Any, values: Sequence[np.ndarray]) -> None:
+    """Give equal scores a y range: plotly cannot autorange a flat line."""
+    finite = np.concatenate([v[np.isfinite(v)] for v in values] or [np.zeros(0)])
+    if len(finite) and np.ptp(finite) < 1e-9:
+        centre = float(finite[0])
+        pad = max(abs(centre) * 0.1, 0.1)
+        fig.update_yaxes(range=[centre - pad, centre + pad])
 
 
 def _axis_values(ax: _data.Axis, x: np.ndarray) -> Any:

@@ -343,12 +343,17 @@ def param_scores(src: Source, params: Sequence[str] | None = None) -> list[Param
                 axis=ax,
                 x=x[rows],
                 mean=src.frame["score"].to_numpy()[rows],
-                std=src.frame["std"].to_numpy()[rows],
+                std=_clean_spread(src.frame["std"].to_numpy()[rows]),
                 folds=folds[rows],
                 text=[params_text(src, r) for r in rows],
             )
         )
     return out
+
+
+def _clean_spread(std: np.ndarray) -> np.ndarray:
+    """Rounding noise (equal fold scores give std ~1e-17) becomes 0."""
+    return np.where(np.abs(std) < 1e-12, 0.0, std)
 
 
 def _check_params(src: Source, params: Sequence[str] | None) -> list[str]:
