@@ -197,7 +197,9 @@ def test_rungs_mark_the_candidates_scikit_learn_promoted():
     for rung in range(search.n_iterations_ - 1):
         promoted = frame[(frame["iter"] == rung) & frame["promoted"]]
         nxt = [
-            str(p) for p, i in zip(results["params"], results["iter"]) if i == rung + 1
+            str(p)
+            for p, i in zip(results["params"], results["iter"], strict=True)
+            if i == rung + 1
         ]
         here = [
             str(p)

@@ -172,6 +172,11 @@ def server(storage: str, start_server: Callable[..., Server]) -> Server:
 def browser() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
+    if not Path(CHROMIUM).exists():
+        pytest.fail(
+            f"the browser tests need Debian's Chromium at {CHROMIUM}; install it "
+            "with `make test` (or: apt-get install -y chromium)."
+        )
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path=CHROMIUM, args=CHROMIUM_ARGS

@@ -55,29 +55,47 @@ class SlowClassifier(DummyClassifier):
 def fill(storage: str) -> None:
     X, y = load_digits(return_X_y=True)
     X, y = X[:300], y[:300]
-    grid = {"C": [0.01, 0.1, 1, 10], "gamma": [1e-4, 1e-3, 1e-2], "kernel": ["rbf", "sigmoid"]}
-    GridSearchCV(SVC(), grid, cv=3, storage=storage, study="svc-grid", progress=False).fit(X, y)
+    grid = {
+        "C": [0.01, 0.1, 1, 10],
+        "gamma": [1e-4, 1e-3, 1e-2],
+        "kernel": ["rbf", "sigmoid"],
+    }
+    GridSearchCV(
+        SVC(), grid, cv=3, storage=storage, study="svc-grid", progress=False
+    ).fit(X, y)
     space = {
         "C": loguniform(1e-2, 1e2),
         "gamma": loguniform(1e-4, 1e-1),
         "kernel": ["rbf", "sigmoid"],
     }
     RandomizedSearchCV(
-        SVC(), space, n_iter=12, cv=3, random_state=0, storage=storage,
-        study="svc-random", progress=False,
+        SVC(),
+        space,
+        n_iter=12,
+        cv=3,
+        random_state=0,
+        storage=storage,
+        study="svc-random",
+        progress=False,
     ).fit(X, y)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the failing candidate's warning
         GridSearchCV(
-            HostileClassifier(), {"parameter": [*HOSTILE, "ok"]}, cv=3,
-            storage=storage, study=HOSTILE_STUDY, progress=False,
+            HostileClassifier(),
+            {"parameter": [*HOSTILE, "ok"]},
+            cv=3,
+            storage=storage,
+            study=HOSTILE_STUDY,
+            progress=False,
         ).fit(X, y)
 
 
 def slow(storage: str, name: str) -> None:
     X, y = load_digits(return_X_y=True)
-    grid = {"strategy": ["prior", "most_frequent", "uniform", "stratified"],
-            "delay": [0.25, 0.3, 0.35, 0.4, 0.45]}
+    grid = {
+        "strategy": ["prior", "most_frequent", "uniform", "stratified"],
+        "delay": [0.25, 0.3, 0.35, 0.4, 0.45],
+    }
     GridSearchCV(
         SlowClassifier(), grid, cv=2, storage=storage, study=name, progress=False
     ).fit(X[:200], y[:200])

@@ -12,11 +12,10 @@ import numpy as np
 import pytest
 from starlette.testclient import TestClient
 
+from dashboard.studies import HOSTILE, HOSTILE_STUDY
 from hpsearch import list_studies, load_study
 from hpsearch.dashboard import create_app
 from hpsearch.plot._data import label
-
-from dashboard.studies import HOSTILE, HOSTILE_STUDY
 
 
 @pytest.fixture(scope="module")
@@ -44,9 +43,7 @@ def test_studies_list_what_list_studies_returns(client, sqlite_storage):
 def test_study_detail_holds_spec_best_params_and_plots(client, sqlite_storage):
     study = load_study(sqlite_storage, "svc-grid")
     detail = client.get("/api/study", params={"name": "svc-grid"}).json()
-    assert detail["best_params"] == {
-        k: label(v) for k, v in study.best_params_.items()
-    }
+    assert detail["best_params"] == {k: label(v) for k, v in study.best_params_.items()}
     assert detail["spec"]["parameters"] == ["C", "gamma", "kernel"]
     assert detail["spec"]["search"] == "GridSearchCV"
     assert "heatmap" in detail["plots"] and "importance" in detail["plots"]
@@ -83,7 +80,8 @@ def test_trial_table_sorts_like_results_(client, sqlite_storage):
         ("kernel!=rbf C>=1", lambda f: (f["kernel"] != "rbf") & (f["C"] >= 1)),
         ("SIGMOID", lambda f: f["kernel"] == "sigmoid"),
         ("rank_test_score<=3", lambda f: f["rank_test_score"] <= 3),
-        ("'gamma=0.001' kernel=rbf", lambda f: (f["gamma"] == 0.001) & (f["kernel"] == "rbf")),
+        ("'gamma=0.001' kernel=rbf",
+         lambda f: (f["gamma"] == 0.001) & (f["kernel"] == "rbf")),
     ],
 )  # fmt: skip
 def test_trial_table_filters_like_pandas(client, sqlite_storage, query, expected):
@@ -114,7 +112,7 @@ def test_trial_table_filters_like_pandas(client, sqlite_storage, query, expected
             "query term 'kernel<rbf' must use = or != on the text column kernel; "
             "got '<'.",
         ),
-        ({"q": "'open"}, "query must have matching quotes; got \"'open\""),
+        ({"q": "'open"}, 'query must have matching quotes; got "\'open"'),
     ],
 )
 def test_bad_queries_get_400_with_a_message(client, params, message):

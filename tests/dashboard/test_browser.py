@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlencode
 
-import httpx
 import pytest
 from playwright.sync_api import expect
 
@@ -34,9 +33,11 @@ def page(browser) -> Iterator[object]:  # type: ignore[no-untyped-def]
     problems: list[str] = []
     page.on(
         "console",
-        lambda m: problems.append(f"console {m.type}: {m.text}")
-        if m.type == "error"
-        else None,
+        lambda m: (
+            problems.append(f"console {m.type}: {m.text}")
+            if m.type == "error"
+            else None
+        ),
     )
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
 
@@ -85,27 +86,29 @@ def test_study_table_sorts_filters_and_pages(server, page):
     page.goto(study_url(server, "svc-grid"))
     page.wait_for_selector("body[data-version]")
     assert page.locator("#name").text_content() == "svc-grid"
-    assert page.locator("#range").text_content() == "rows 1–24 of 24"
+    assert page.locator("#range").text_content() == "rows 1-24 of 24"
     header = page.locator('#trials th[data-column="mean_test_score"]')
     header.click()
     page.wait_for_selector('#trials th.sorted-asc[data-column="mean_test_score"]')
     header = page.locator('#trials th[data-column="mean_test_score"]')
     header.click()
     page.wait_for_selector('#trials th.sorted-desc[data-column="mean_test_score"]')
-    column = page.locator("#trials thead th").all_text_contents().index(
-        "mean_test_score"
+    column = (
+        page.locator("#trials thead th").all_text_contents().index("mean_test_score")
     )
     first = page.locator("#trials tbody tr").first.locator("td").nth(column)
     assert float(first.text_content()) == pytest.approx(detail["best_score"], abs=1e-4)
     page.fill("#q", "kernel=rbf C>=1")
-    expect(page.locator("#range")).to_have_text("rows 1–6 of 6")
+    expect(page.locator("#range")).to_have_text("rows 1-6 of 6")
     kernels = page.locator("#trials tbody tr td:nth-child(4)").all_text_contents()
     assert kernels == ["rbf"] * 6
     page.select_option("#limit", "25")
     page.fill("#q", "nope>1")
     page.wait_for_selector("#qerror:not([hidden])")
-    assert page.locator("#qerror").text_content().startswith(
-        "query term 'nope>1' must name a column of the trial table"
+    assert (
+        page.locator("#qerror")
+        .text_content()
+        .startswith("query term 'nope>1' must name a column of the trial table")
     )
     # The browser logs the API's answer to the bad query, as it logs any 400.
     assert page.problems == [
@@ -175,9 +178,7 @@ def test_compare_draws_best_so_far_curves_together(server, page):
     )
 
 
-def test_progress_and_results_appear_while_a_search_runs(
-    storage, start_server, page
-):
+def test_progress_and_results_appear_while_a_search_runs(storage, start_server, page):
     server = start_server(storage)
     name = f"live-{uuid.uuid4().hex[:6]}"
     search = run_studies(storage, "--slow", name)
@@ -202,7 +203,7 @@ def test_progress_and_results_appear_while_a_search_runs(
         assert search.returncode == 0, out
         expect(page.locator("#status")).to_have_text("finished")
         assert page.locator("#progress").text_content().startswith("40 of 40 fits")
-        assert page.locator("#range").text_content() == "rows 1–20 of 20"
+        assert page.locator("#range").text_content() == "rows 1-20 of 20"
         assert page.evaluate("window.notReloaded") is True
     finally:
         if search.poll() is None:
@@ -233,11 +234,11 @@ def test_a_storage_password_never_reaches_a_page_or_the_log(
     page.goto(study_url(server, "svc-grid"))
     page.wait_for_selector("body[data-version]")
     bodies.append(page.content())
+    page.goto("about:blank")  # stops the page's polling before the server
     log = server.stop()
     assert "postgresql://postgres:***@" in log
     for text in [*bodies, log]:
         assert secret not in text
-    assert httpx.__name__  # the server above answered over real HTTP
 
 
 def test_fresh_database_helper_is_dropped_afterwards():

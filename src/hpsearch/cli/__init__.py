@@ -6,8 +6,10 @@ storage, so that running it again resumes; ``studies``, ``show``, ``export`` and
 ``delete`` read that storage. See ``hpsearch --help``.
 """
 
-from hpsearch.cli import _studies  # noqa: F401 - registers the storage commands
-from hpsearch.cli import _dashboard  # noqa: F401 - registers `hpsearch dashboard`
+from hpsearch.cli import (
+    _dashboard,  # noqa: F401 - registers `hpsearch dashboard`
+    _studies,  # noqa: F401 - registers the storage commands
+)
 from hpsearch.cli._app import cli, main
 from hpsearch.cli._studyfile import StudyPlan, load_study_file
 from hpsearch.cli._toml import StudyFileError

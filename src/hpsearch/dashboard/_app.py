@@ -14,7 +14,7 @@ import json
 import math
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
@@ -121,6 +121,7 @@ class Comparison(BaseModel):
     figure: Figure
 
 
+StudyName = Annotated[str, Query(description="the study's name")]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": Problem, "description": "No study of that name"},
     503: {"model": Problem, "description": "The storage cannot be read"},
@@ -304,7 +305,7 @@ def _api(app: FastAPI, snapshots: Snapshots) -> None:
     @app.get(
         "/api/study", response_model=StudyDetail, responses=NOT_FOUND, tags=["studies"]
     )
-    def study(name: str = Query(description="the study's name")) -> StudyDetail:
+    def study(name: StudyName) -> StudyDetail:
         """A study: its summary, spec, best parameters and which plots it has."""
         snapshot = _snapshot(snapshots, name)
         s = snapshot.study
@@ -319,17 +320,17 @@ def _api(app: FastAPI, snapshots: Snapshots) -> None:
             plots=_plots(snapshot),
         )
 
-    @app.get(
-        "/api/trials", response_model=TrialPage, responses=BAD, tags=["studies"]
-    )
+    @app.get("/api/trials", response_model=TrialPage, responses=BAD, tags=["studies"])
     def trials(
-        study: str = Query(description="the study's name"),
-        sort: str | None = Query(None, description="a column to sort by"),
+        study: StudyName,
+        sort: Annotated[str | None, Query(description="a column to sort by")] = None,
         order: Literal["asc", "desc"] = "asc",
-        q: str = Query("", max_length=1000, description="filter; see the README"),
+        q: Annotated[
+            str, Query(max_length=1000, description="filter; see the README")
+        ] = "",
         status: Literal["ok", "failed"] | None = None,
-        offset: int = Query(0, ge=0, le=10**9),
-        limit: int = Query(50, ge=1, le=1000),
+        offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     ) -> TrialPage:
         """One page of the trial table, sorted and filtered on the server."""
         snapshot = _snapshot(snapshots, study)
@@ -353,12 +354,15 @@ def _api(app: FastAPI, snapshots: Snapshots) -> None:
         )
 
     @app.get(
-        "/api/failures", response_model=FailurePage, responses=NOT_FOUND, tags=["studies"]
+        "/api/failures",
+        response_model=FailurePage,
+        responses=NOT_FOUND,
+        tags=["studies"],
     )
     def failures(
-        study: str = Query(description="the study's name"),
-        offset: int = Query(0, ge=0, le=10**9),
-        limit: int = Query(20, ge=1, le=500),
+        study: StudyName,
+        offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+        limit: Annotated[int, Query(ge=1, le=500)] = 20,
     ) -> FailurePage:
         """Failed fits of complete candidates, with their error text."""
         snapshot = _snapshot(snapshots, study)
@@ -386,10 +390,10 @@ def _api(app: FastAPI, snapshots: Snapshots) -> None:
         tags=["plots"],
     )
     def plot(
-        study: str = Query(description="the study's name"),
-        kind: PlotKind = Query(description="which plot"),
-        x: str | None = Query(None, description="heatmap: the x parameter"),
-        y: str | None = Query(None, description="heatmap: the y parameter"),
+        study: StudyName,
+        kind: Annotated[PlotKind, Query(description="which plot")],
+        x: Annotated[str | None, Query(description="heatmap: the x parameter")] = None,
+        y: Annotated[str | None, Query(description="heatmap: the y parameter")] = None,
     ) -> Response:
         """A plotly figure of the study (JSON for ``Plotly.newPlot``)."""
         snapshot = _snapshot(snapshots, study)
@@ -409,13 +413,12 @@ def _api(app: FastAPI, snapshots: Snapshots) -> None:
         )
         return Response(text, media_type="application/json")
 
-    @app.get(
-        "/api/compare", response_model=Comparison, responses=BAD, tags=["studies"]
-    )
+    @app.get("/api/compare", response_model=Comparison, responses=BAD, tags=["studies"])
     def compare(
-        study: list[str] = Query(
-            min_length=2, max_length=10, description="2 to 10 studies' names"
-        ),
+        study: Annotated[
+            list[str],
+            Query(min_length=2, max_length=10, description="2 to 10 studies' names"),
+        ],
     ) -> Comparison:
         """Studies side by side: best-so-far against trial on one plot."""
         names = list(study)

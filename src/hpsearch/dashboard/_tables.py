@@ -120,7 +120,7 @@ def page(
         {k: _json(v) for k, v in record.items()}
         for record in chosen.to_dict(orient="records")
     ]
-    return Page(int(len(rows)), records, columns)
+    return Page(len(rows), records, columns)
 
 
 def _json(value: Any) -> Any:

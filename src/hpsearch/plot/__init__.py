@@ -373,8 +373,14 @@ def plot_parallel(
         )
         for y, text in marks:
             fig.add_annotation(
-                x=i, y=y, text=_esc(text), showarrow=False, xanchor="right",
-                xshift=-4, font={"size": 10}, bgcolor="rgba(255,255,255,0.7)",
+                x=i,
+                y=y,
+                text=_esc(text),
+                showarrow=False,
+                xanchor="right",
+                xshift=-4,
+                font={"size": 10},
+                bgcolor="rgba(255,255,255,0.7)",
             )
     fig.update_xaxes(
         tickvals=list(range(n_axes)),

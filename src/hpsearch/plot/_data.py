@@ -9,6 +9,7 @@ the dashboard serves the same numbers.
 
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
 from collections.abc import Mapping, Sequence
@@ -141,9 +142,7 @@ def source(results: Any, metric: str | None = None) -> Source:
         cv_results=cv_results,
         folds=folds,
         timed=timed,
-        texts=[
-            ", ".join(f"{k}={label(v)}" for k, v in p.items()) for p in params
-        ],
+        texts=[", ".join(f"{k}={label(v)}" for k, v in p.items()) for p in params],
     )
 
 
@@ -268,11 +267,7 @@ def axis(src: Source, name: str) -> Axis:
         if _log_spaced(distinct):
             return Axis(name, "log")
         return Axis(name, "numeric")
-    categories = tuple(dict.fromkeys(label(v) for v in values))
-    try:  # a natural order where there is one
-        categories = tuple(sorted(categories))
-    except TypeError:  # pragma: no cover - labels are strings
-        pass
+    categories = tuple(sorted(dict.fromkeys(label(v) for v in values)))
     return Axis(name, "categorical", categories)
 
 
@@ -469,7 +464,7 @@ def _bins(values: pd.Series, ax: Axis, max_bins: int) -> tuple[np.ndarray, list[
         edges = np.linspace(lo, hi, max_bins + 1)
     codes = np.clip(np.searchsorted(edges, numbers_, side="right") - 1, 0, max_bins - 1)
     codes = np.where(np.isfinite(numbers_), codes, -1)
-    names = [f"{a:.3g}–{b:.3g}" for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    names = [f"{a:.3g} to {b:.3g}" for a, b in itertools.pairwise(edges)]
     return codes.astype(int), names
 
 
@@ -578,8 +573,10 @@ def parallel_lines(par: Parallel, metric: str = "score") -> ParallelLines:
         if ax is not None and ax.kind == "categorical":
             lo, hi = 0.0, float(max(len(ax.categories) - 1, 1))
         span = hi - lo
-        scaled = (values - lo) / span if span > 0 else np.where(
-            np.isfinite(values), 0.5, np.nan
+        scaled = (
+            (values - lo) / span
+            if span > 0
+            else np.where(np.isfinite(values), 0.5, np.nan)
         )
         columns.append(scaled)
         if ax is None:

@@ -228,7 +228,7 @@ function studyPage() {
       }))));
     const last = Math.min(result.offset + result.rows.length, result.total);
     document.getElementById("range").textContent = result.total
-      ? `rows ${result.offset + 1}–${last} of ${result.total}` : "no matching rows";
+      ? `rows ${result.offset + 1}-${last} of ${result.total}` : "no matching rows";
     document.getElementById("prev").disabled = result.offset === 0;
     document.getElementById("next").disabled = last >= result.total;
     table.dataset.total = result.total;
