@@ -213,6 +213,29 @@ def test_rungs_mark_the_candidates_scikit_learn_promoted():
     assert frame["final"].sum() == search.n_candidates_[-1]
 
 
+def test_max_points_draws_a_sample_with_the_best_and_says_so():
+    rng = np.random.default_rng(1)
+    scores = rng.uniform(0, 1, 50)
+    cv_results = {
+        "params": [{"a": float(v)} for v in rng.uniform(1, 2, 50)],
+        "mean_test_score": scores,
+    }
+    src = _data.source(cv_results)
+    panel = _data.param_scores(src, max_points=10)[0]
+    assert len(panel.x) == 10 and panel.total == 50
+    assert scores.max() in panel.mean
+    hist = _data.history(src, max_points=10)
+    assert len(hist.shown) == 10 and len(hist.best) == 50
+    np.testing.assert_array_equal(hist.best, np.maximum.accumulate(scores))
+    fig = plot_fit_times(cv_results, max_points=10)
+    assert len(fig.data[0].y) == 10
+    assert fig.layout.annotations[0].text == (
+        "10 of 50 candidates shown, drawn at random (the best included)"
+    )
+    assert len(_data.parallel(src, max_points=10).score) == 10
+    assert len(_data.param_scores(src)[0].x) == 50
+
+
 def test_figures_draw_from_a_fitted_search_and_a_stored_study(grid, stored):
     for results in (grid, stored):
         for draw in (

@@ -27,6 +27,8 @@ from hpsearch.dashboard._tables import QueryError, page
 from hpsearch.plot import _data
 
 STATIC = Path(__file__).parent / "static"
+#: At most this many candidates are drawn as markers or lines in a plot.
+MAX_POINTS = 2000
 PlotKind = Literal[
     "history",
     "history_time",
@@ -437,20 +439,22 @@ def _figure(snapshot: Snapshot, kind: str, x: str | None, y: str | None) -> str:
     from hpsearch import plot
 
     study = snapshot.source  # computed once per snapshot
+    # A browser draws SVG markers slowly: large studies show a sample.
+    most = MAX_POINTS
     if kind == "history":
-        fig = plot.plot_history(study)
+        fig = plot.plot_history(study, max_points=most)
     elif kind == "history_time":
-        fig = plot.plot_history(study, by="time")
+        fig = plot.plot_history(study, by="time", max_points=most)
     elif kind == "param_scores":
-        fig = plot.plot_param_scores(study)
+        fig = plot.plot_param_scores(study, max_points=most)
     elif kind == "heatmap":
         fig = plot.plot_heatmap(study, x, y)  # type: ignore[arg-type]
     elif kind == "parallel":
-        fig = plot.plot_parallel(study)
+        fig = plot.plot_parallel(study, max_points=most)
     elif kind == "importance":
         fig = plot.plot_importance(study)
     elif kind == "fit_times":
-        fig = plot.plot_fit_times(study)
+        fig = plot.plot_fit_times(study, max_points=most)
     else:
         fig = plot.plot_rungs(study)
     return str(fig.to_json())

@@ -82,6 +82,7 @@ def plot_param_scores(
     params: Sequence[str] | None = None,
     metric: str | None = None,
     show_folds: bool | None = None,
+    max_points: int | None = None,
 ) -> Any:
     """Score against each parameter, with the spread over folds.
 
@@ -100,6 +101,9 @@ def plot_param_scores(
     show_folds : bool, optional
         Draw each fold's score; by default when there are at most 1,000
         candidates (beyond, the error bars show the spread).
+    max_points : int, optional
+        Draw at most this many candidates, drawn at random with the best
+        kept (the figure says so); all by default.
 
     Returns
     -------
@@ -121,7 +125,7 @@ def plot_param_scores(
     from plotly.subplots import make_subplots
 
     src = _data.source(results, metric)
-    panels = _data.param_scores(src, params)
+    panels = _data.param_scores(src, params, max_points)
     fig = make_subplots(
         rows=1,
         cols=len(panels),
@@ -168,7 +172,22 @@ def plot_param_scores(
         _set_axis(fig, panel.axis, row=1, col=col)
     fig.update_yaxes(title_text=_score_title(src), row=1, col=1)
     _pad_flat_scores(fig, [p.mean for p in panels] + [p.folds.ravel() for p in panels])
+    _note(fig, _data.shown_note(len(panels[0].x), panels[0].total))
     return _layout(fig, "Score against each parameter", src)
+
+
+def _note(fig: Any, text: str, y: float = 1.08) -> None:
+    if text:
+        fig.add_annotation(
+            text=_esc(text),
+            xref="paper",
+            yref="paper",
+            x=0,
+            y=y,
+            showarrow=False,
+            xanchor="left",
+            font={"size": 11},
+        )
 
 
 def _pad_flat_scores(fig: Any, values: Sequence[np.ndarray]) -> None:
@@ -258,7 +277,10 @@ def plot_heatmap(
 
 
 def plot_history(
-    results: Any, by: Literal["trial", "time"] = "trial", metric: str | None = None
+    results: Any,
+    by: Literal["trial", "time"] = "trial",
+    metric: str | None = None,
+    max_points: int | None = None,
 ) -> Any:
     """The optimisation history: each trial's score and the best so far.
 
@@ -277,12 +299,13 @@ def plot_history(
     """
     go = _go()
     src = _data.source(results, metric)
-    hist = _data.history(src, by)
+    hist = _data.history(src, by, max_points)
+    shown = hist.shown if hist.shown is not None else np.arange(len(hist.x))
     fig = go.Figure()
     fig.add_trace(
         go.Scatter(
-            x=hist.x,
-            y=hist.score,
+            x=hist.x[shown],
+            y=hist.score[shown],
             mode="markers",
             name="trial",
             marker={"color": _FAINT, "size": 6},
@@ -301,6 +324,7 @@ def plot_history(
     )
     fig.update_xaxes(title_text=_esc(hist.x_title))
     fig.update_yaxes(title_text=_score_title(src))
+    _note(fig, _data.shown_note(len(shown), len(hist.x)), y=1.06)
     return _layout(fig, f"Optimisation history (by {by})", src)
 
 
@@ -309,6 +333,7 @@ def plot_parallel(
     params: Sequence[str] | None = None,
     metric: str | None = None,
     interactive: bool = False,
+    max_points: int | None = None,
 ) -> Any:
     """Parallel coordinates: each candidate a line through its parameters.
 
@@ -325,7 +350,8 @@ def plot_parallel(
     """
     go = _go()
     src = _data.source(results, metric)
-    par = _data.parallel(src, params)
+    par = _data.parallel(src, params, max_points)
+    total = int(np.isfinite(src.frame["score"]).sum())
     if interactive:
         return _layout(_parcoords(go, par, src), "Parallel coordinates", src)
     lines = _data.parallel_lines(par, src.metric)
@@ -392,6 +418,7 @@ def plot_parallel(
     )
     fig.update_yaxes(visible=False, range=[-0.05, 1.05])
     fig.update_layout(legend={"title": {"text": _score_title(src)}})
+    _note(fig, _data.shown_note(len(par.score), total), y=-0.05)
     return _layout(fig, "Parallel coordinates", src)
 
 
@@ -467,7 +494,9 @@ def plot_importance(
     return _layout(fig, "Parameter importance", src)
 
 
-def plot_fit_times(results: Any, metric: str | None = None) -> Any:
+def plot_fit_times(
+    results: Any, metric: str | None = None, max_points: int | None = None
+) -> Any:
     """Each candidate's mean fit time per fold against its mean score.
 
     Returns
@@ -476,7 +505,7 @@ def plot_fit_times(results: Any, metric: str | None = None) -> Any:
     """
     go = _go()
     src = _data.source(results, metric)
-    times = _data.fit_times(src)
+    times = _data.fit_times(src, max_points)
     fig = go.Figure(
         go.Scatter(
             x=times.fit_time,
@@ -492,6 +521,8 @@ def plot_fit_times(results: Any, metric: str | None = None) -> Any:
         fig.update_xaxes(type="log")
     fig.update_xaxes(title_text="mean fit time per fold (s)")
     fig.update_yaxes(title_text=_score_title(src))
+    total = int(np.isfinite(src.frame["score"]).sum())
+    _note(fig, _data.shown_note(len(times.score), total), y=1.06)
     return _layout(fig, "Fit time against score", src)
 
 

@@ -317,13 +317,17 @@ class ParamScores:
     std: np.ndarray
     folds: np.ndarray  # candidates x splits
     text: list[str]
+    total: int = 0  # candidates with a score and this parameter, shown or not
 
 
-def param_scores(src: Source, params: Sequence[str] | None = None) -> list[ParamScores]:
+def param_scores(
+    src: Source, params: Sequence[str] | None = None, max_points: int | None = None
+) -> list[ParamScores]:
     """For each parameter (all by default), its candidates' scores.
 
     Failed candidates (NaN scores) and candidates that do not set the
-    parameter are left out.
+    parameter are left out; beyond ``max_points`` candidates, a random
+    subset (with the best) is kept.
     """
     names = _check_params(src, params)
     folds = src.frame[[f"split{i}" for i in range(src.n_splits)]].to_numpy(float)
@@ -331,8 +335,10 @@ def param_scores(src: Source, params: Sequence[str] | None = None) -> list[Param
     for name in names:
         ax = axis(src, name)
         x = coordinates(src, ax)
-        keep = np.isfinite(x) & np.isfinite(src.frame["score"].to_numpy())
-        rows = np.flatnonzero(keep)
+        scores = src.frame["score"].to_numpy()
+        keep = np.isfinite(x) & np.isfinite(scores)
+        total = int(keep.sum())
+        rows = thin(np.flatnonzero(keep), scores, max_points)
         out.append(
             ParamScores(
                 axis=ax,
@@ -341,9 +347,38 @@ def param_scores(src: Source, params: Sequence[str] | None = None) -> list[Param
                 std=_clean_spread(src.frame["std"].to_numpy()[rows]),
                 folds=folds[rows],
                 text=[params_text(src, r) for r in rows],
+                total=total,
             )
         )
     return out
+
+
+def thin(rows: np.ndarray, scores: np.ndarray, max_points: int | None) -> np.ndarray:
+    """At most ``max_points`` of ``rows``, drawn at random (seeded), the best
+    kept; all of them when ``max_points`` is None or not exceeded."""
+    if max_points is None or len(rows) <= max_points:
+        return rows
+    if max_points < 1:
+        raise PlotError(
+            f"max_points must be a positive int or None; got {max_points!r}."
+        )
+    best = (
+        rows[int(np.nanargmax(scores[rows]))]
+        if np.isfinite(scores[rows]).any()
+        else rows[0]
+    )
+    rest = rows[rows != best]
+    chosen = np.random.default_rng(0).choice(rest, max_points - 1, replace=False)
+    return np.sort(np.append(chosen, best))
+
+
+def shown_note(shown: int, total: int) -> str:
+    """What a thinned figure says about it; empty when all are shown."""
+    if shown >= total:
+        return ""
+    return (
+        f"{shown:,} of {total:,} candidates shown, drawn at random (the best included)"
+    )
 
 
 def _clean_spread(std: np.ndarray) -> np.ndarray:
@@ -483,9 +518,12 @@ class History:
     score: np.ndarray
     best: np.ndarray
     text: list[str]
+    shown: np.ndarray | None = None  # the trials whose markers are drawn
 
 
-def history(src: Source, by: Literal["trial", "time"] = "trial") -> History:
+def history(
+    src: Source, by: Literal["trial", "time"] = "trial", max_points: int | None = None
+) -> History:
     """The optimisation history against trial number or against time.
 
     Trials are numbered in the order they finished (stored studies; a fitted
@@ -515,8 +553,9 @@ def history(src: Source, by: Literal["trial", "time"] = "trial") -> History:
         per = (frame["fit_time"] + frame["score_time"]).to_numpy(float)
         x = np.cumsum(np.nan_to_num(per) * max(src.n_splits, 1))
         title = "cumulative fit + score time (s)"
-    text = [params_text(src, r) for r in frame.index]
-    return History(x, title, score, best, text)
+    shown = thin(np.arange(len(frame)), score, max_points)
+    text = [params_text(src, r) for r in frame.index[shown]]
+    return History(x, title, score, best, text, shown)
 
 
 @dataclass(frozen=True)
@@ -529,16 +568,20 @@ class Parallel:
     text: list[str] = field(default_factory=list)
 
 
-def parallel(src: Source, params: Sequence[str] | None = None) -> Parallel:
+def parallel(
+    src: Source, params: Sequence[str] | None = None, max_points: int | None = None
+) -> Parallel:
     """Each candidate with a finite score as a line across its parameters.
 
     Log axes hold log10 of the values (the figure labels ticks with the
     values); categories their position.
     """
     names = _check_params(src, params)
-    keep = np.isfinite(src.frame["score"].to_numpy())
-    if not keep.any():
+    scores = src.frame["score"].to_numpy()
+    if not np.isfinite(scores).any():
         raise PlotError(_NO_SCORES)
+    keep = np.zeros(len(scores), bool)
+    keep[thin(np.flatnonzero(np.isfinite(scores)), scores, max_points)] = True
     axes, values = [], []
     for name in names:
         ax = axis(src, name)
@@ -709,9 +752,10 @@ class FitTimes:
     text: list[str]
 
 
-def fit_times(src: Source) -> FitTimes:
+def fit_times(src: Source, max_points: int | None = None) -> FitTimes:
     """Each candidate's mean fit time per fold and its mean score."""
-    keep = np.flatnonzero(np.isfinite(src.frame["score"].to_numpy()))
+    scores = src.frame["score"].to_numpy()
+    keep = thin(np.flatnonzero(np.isfinite(scores)), scores, max_points)
     return FitTimes(
         src.frame["fit_time"].to_numpy()[keep],
         src.frame["score"].to_numpy()[keep],

@@ -40,6 +40,20 @@ async function api(path, params) {
   return body;
 }
 
+// plotly.js (4 MB) loads after the page's data is shown, not before.
+let plotlyLoaded = null;
+function loadPlotly() {
+  if (!plotlyLoaded) {
+    plotlyLoaded = new Promise((resolve, reject) => {
+      const script = el("script", { src: "/static/plotly.min.js" });
+      script.addEventListener("load", resolve);
+      script.addEventListener("error", () => reject(new Error("plotly.js did not load")));
+      document.head.append(script);
+    });
+  }
+  return plotlyLoaded;
+}
+
 function showError(id, error) {
   const node = document.getElementById(id);
   if (!node) return;
@@ -171,6 +185,7 @@ function studyPage() {
       }
     }
     try {
+      await loadPlotly();
       const figure = await api("/api/plot", params);
       if (div.querySelector(".note")) div.replaceChildren();
       figure.layout.autosize = true;
@@ -259,8 +274,11 @@ function studyPage() {
       renderDetail(d);
       await Promise.all([loadTrials(), loadFailures()]);
       document.body.dataset.version = version;
+      // Milliseconds from the navigation to the data shown, then to the plots.
+      if (!document.body.dataset.shownMs) document.body.dataset.shownMs = Math.round(performance.now());
       await drawPlots(d);
       document.body.dataset.plotted = version;
+      if (!document.body.dataset.plottedMs) document.body.dataset.plottedMs = Math.round(performance.now());
     } catch (error) {
       showError("error", error);
     }
@@ -316,6 +334,7 @@ function comparePage() {
           el("td", { class: "num" }, fmt(s.best_score)),
           el("td", {}, (result.params[s.name] || []).join(", ")))));
       const div = document.getElementById("compare-plot");
+      await loadPlotly();
       await Plotly.react(div, result.figure.data, result.figure.layout,
         { responsive: true, displaylogo: false });
       document.body.dataset.plotted = version;
