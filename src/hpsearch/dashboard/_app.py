@@ -369,11 +369,10 @@ def _api(app: FastAPI, snapshots: Snapshots) -> None:
         """Failed fits of complete candidates, with their error text."""
         snapshot = _snapshot(snapshots, study)
         src = snapshot.source
-        if src is None or src.folds is None:
+        folds = None if src is None else src.folds
+        if src is None or folds is None:
             return FailurePage(total=0, offset=offset, limit=limit, rows=[])
-        failed = snapshot.cached(
-            "failed", lambda: src.folds[src.folds["status"] == "failed"]
-        )
+        failed = snapshot.cached("failed", lambda: folds[folds["status"] == "failed"])
         rows = [
             Failure(
                 candidate=int(r.candidate),

@@ -23,12 +23,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from hpsearch._errors import StudyNotFoundError
 from hpsearch.plot import _data
+
+if TYPE_CHECKING:
+    from hpsearch.dashboard._tables import TrialTable
 
 #: A study not asked for during this many seconds is no longer read again.
 WATCH_SECONDS = 30.0
@@ -52,7 +53,7 @@ class Snapshot:
         return _data.source(self.study)
 
     @functools.cached_property
-    def table(self) -> pd.DataFrame:
+    def table(self) -> TrialTable:
         """The trial table: one row per complete candidate."""
         from hpsearch.dashboard._tables import trial_table
 

@@ -117,7 +117,7 @@ def page(
         rows = rows[order]
     chosen = table.iloc[rows[offset : offset + limit]]
     records = [
-        {k: _json(v) for k, v in record.items()}
+        {str(k): _json(v) for k, v in record.items()}
         for record in chosen.to_dict(orient="records")
     ]
     return Page(len(rows), records, columns)

@@ -556,7 +556,7 @@ def plot_rungs(results: Any, metric: str | None = None) -> Any:
             showlegend=False,
         )
     )
-    kinds = [
+    kinds: list[tuple[str, Any, dict[str, Any]]] = [
         ("promoted", frame["promoted"], {"symbol": "circle", "color": _OK}),
         (
             "stopped",

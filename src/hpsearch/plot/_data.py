@@ -497,10 +497,10 @@ def _bins(values: pd.Series, ax: Axis, max_bins: int) -> tuple[np.ndarray, list[
         edges = np.geomspace(lo, hi, max_bins + 1)
     else:
         edges = np.linspace(lo, hi, max_bins + 1)
-    codes = np.clip(np.searchsorted(edges, numbers_, side="right") - 1, 0, max_bins - 1)
-    codes = np.where(np.isfinite(numbers_), codes, -1)
+    cells = np.clip(np.searchsorted(edges, numbers_, side="right") - 1, 0, max_bins - 1)
+    cells = np.where(np.isfinite(numbers_), cells, -1)
     names = [f"{a:.3g} to {b:.3g}" for a, b in itertools.pairwise(edges)]
-    return codes.astype(int), names
+    return cells.astype(int), names
 
 
 _NO_SCORES = (
@@ -588,7 +588,7 @@ def parallel(
         x = coordinates(src, ax)[keep]
         axes.append(ax)
         values.append(np.log10(x) if ax.kind == "log" else x)
-    text = [src.texts[i] for i in np.flatnonzero(keep)]
+    text = [src.texts[int(i)] for i in np.flatnonzero(keep)]
     return Parallel(axes, values, src.frame["score"].to_numpy()[keep], text)
 
 
