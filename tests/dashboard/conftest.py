@@ -164,8 +164,21 @@ def start_server(
 
 
 @pytest.fixture(scope="session")
-def server(storage: str, start_server: Callable[..., Server]) -> Server:
-    return start_server(storage)
+def shared_server(start_server: Callable[..., Server]) -> Callable[[str], Server]:
+    """One dashboard per storage for the whole session (they start slowly)."""
+    servers: dict[str, Server] = {}
+
+    def get(storage: str) -> Server:
+        if storage not in servers:
+            servers[storage] = start_server(storage)
+        return servers[storage]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def server(storage: str, shared_server: Callable[[str], Server]) -> Server:
+    return shared_server(storage)
 
 
 @pytest.fixture(scope="session")

@@ -72,6 +72,7 @@ def test_studies_page_lists_every_study(server, page, storage):
     page.goto(server.url + "/")
     page.wait_for_selector("body[data-loaded]")
     names = page.locator("#studies tbody tr td:nth-child(2)").all_text_contents()
+    # (The live-update test adds a study to the same storage.)
     assert {"svc-grid", "svc-random", HOSTILE_STUDY} <= set(names)
     row = page.locator("#studies tbody tr", has_text="svc-grid")
     assert row.locator(".badge").text_content() == "finished"

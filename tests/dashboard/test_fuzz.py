@@ -22,9 +22,9 @@ HERE = Path(__file__).resolve().parent
 
 @pytest.mark.parametrize("config", ["schemathesis.toml", "schemathesis-studies.toml"])
 def test_fuzzed_api_has_no_server_error_and_keeps_its_schema(
-    sqlite_storage, start_server, config
+    sqlite_storage, shared_server, config
 ):
-    server = start_server(sqlite_storage)
+    server = shared_server(sqlite_storage)
     proc = subprocess.run(
         [
             str(Path(sys.executable).parent / "schemathesis"),
@@ -34,7 +34,7 @@ def test_fuzzed_api_has_no_server_error_and_keeps_its_schema(
             "run",
             server.url + "/api/openapi.json",
             "--max-examples",
-            "25",
+            "15",
             "--seed",
             "1",
             "--request-timeout",
