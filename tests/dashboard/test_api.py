@@ -241,3 +241,17 @@ def test_cli_refuses_a_sqlite_file_that_does_not_exist(tmp_path):
         "exist." in proc.stderr
     )
     assert not missing.exists()
+
+
+def test_cli_help_shows_safe_defaults():
+    from click.testing import CliRunner
+
+    from hpsearch.cli import cli
+
+    result = CliRunner().invoke(cli, ["dashboard", "--help"])
+    assert result.exit_code == 0
+    text = " ".join(result.output.split())
+    assert "--storage" in text
+    assert "--host TEXT Address to listen on." in text
+    assert "[default: 127.0.0.1]" in text and "[default: 8080;" in text
+    assert "dashboard" in CliRunner().invoke(cli, ["--help"]).output

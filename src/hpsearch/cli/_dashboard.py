@@ -19,7 +19,7 @@ from hpsearch.cli._studies import missing_sqlite_file
     help="Address to listen on. The default lets only this machine connect; "
     "0.0.0.0 lets any machine that reaches this one read every study.",
 )
-@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
 @click.option(
     "--refresh",
     type=click.FloatRange(min=0.2),
