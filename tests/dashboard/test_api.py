@@ -177,7 +177,9 @@ def test_compare_puts_best_so_far_curves_on_one_plot(client, sqlite_storage):
         assert np.all(np.diff(numbers(curve["y"])) >= 0)
     one = client.get("/api/compare", params={"study": "svc-grid"})
     assert one.status_code == 422  # FastAPI's check of the documented bounds
-    assert one.json()["detail"][0]["msg"] == "List should have at least 2 items"
+    assert one.json()["detail"][0]["msg"].startswith(
+        "List should have at least 2 items"
+    )
 
 
 def test_the_api_is_read_only(client, sqlite_storage):

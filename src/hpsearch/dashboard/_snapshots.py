@@ -142,30 +142,37 @@ class Snapshots:
             return pending
 
     def _load(self, name: str) -> Snapshot | None:
+        try:
+            return self._load_now(name)
+        finally:  # also on a storage error, so that the next ask reads again
+            with self._lock:
+                self._pending.pop(name, None)
+
+    def _load_now(self, name: str) -> Snapshot | None:
         from hpsearch.storage import load_study
 
         start = time.perf_counter()
         try:
             study = load_study(self._storage, name)
-            snapshot: Snapshot | None = Snapshot(
-                study, time.monotonic(), time.perf_counter() - start, _version(study)
-            )
-            if snapshot is not None and snapshot.study.trials:
-                snapshot.table  # noqa: B018 - built here, off the request path
         except StudyNotFoundError:
-            snapshot = None
-        with self._lock:
-            self._pending.pop(name, None)
-            old = self._snapshots.get(name)
-            if snapshot is None:
+            with self._lock:
                 self._snapshots.pop(name, None)
-            elif old is not None and old.version == snapshot.version:
+            return None
+        version = _version(study)
+        with self._lock:
+            old = self._snapshots.get(name)
+            if old is not None and old.version == version:
                 # Nothing changed: keep the old snapshot and what it cached.
-                old.read_at = snapshot.read_at
-                old.read_seconds = snapshot.read_seconds
-                snapshot = old
-            else:
-                self._snapshots[name] = snapshot
+                old.read_at = time.monotonic()
+                old.read_seconds = time.perf_counter() - start
+                return old
+        snapshot = Snapshot(study, 0.0, 0.0, version)
+        if study.trials:
+            snapshot.table  # noqa: B018 - built here, off the request path
+        snapshot.read_at = time.monotonic()
+        snapshot.read_seconds = time.perf_counter() - start
+        with self._lock:
+            self._snapshots[name] = snapshot
         return snapshot
 
     def _period(self, snapshot: Snapshot) -> float:
