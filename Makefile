@@ -32,7 +32,7 @@ demo: $(STAMP)
 	@echo
 	@echo "See the study in a browser (plots, trial table, live while a search runs):"
 	@echo "  $(VENV)/bin/hpsearch dashboard --storage sqlite:///demo.db"
-	@echo "then open http://localhost:8080/ (Ctrl-C stops the dashboard)."
+	@echo "then open http://127.0.0.1:8080/ (Ctrl-C stops the dashboard)."
 
 demo-python: $(STAMP)
 	$(PY) examples/demo.py

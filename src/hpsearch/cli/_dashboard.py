@@ -43,7 +43,7 @@ def dashboard(storage: str, host: str, port: int, refresh: float) -> None:
             f"but {missing} does not exist. Run a study first (hpsearch run "
             "STUDY.toml) or give --storage."
         )
-    shown = "localhost" if host in ("127.0.0.1", "::1") else host
+    shown = f"[{host}]" if ":" in host else host
     click.echo(
         f"hpsearch dashboard of {out.storage_text(storage)} (read-only) on "
         f"http://{shown}:{port}/  (Ctrl-C stops it)",

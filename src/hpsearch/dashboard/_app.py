@@ -165,7 +165,8 @@ def create_app(
         version=_version(),
         description="Read-only views of the studies in one storage. Every "
         "route is a GET; nothing changes stored data.",
-        docs_url="/api/docs",
+        # FastAPI's documentation pages load their scripts from a CDN: none.
+        docs_url=None,
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
