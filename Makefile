@@ -11,11 +11,19 @@ SKLEARN_OLDEST ?= 1.7.2
 VENV_OLDEST := .venv-oldest
 STAMP_OLDEST := $(VENV_OLDEST)/.installed
 
+CHROMIUM := /usr/bin/chromium
+
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+# The dashboard's browser tests drive Debian's Chromium with Playwright
+# (Playwright's own browser download cannot work offline).
+$(CHROMIUM):
+	apt-get update -q
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
 
 # One study file end to end on the embedded SQLite storage; running it again resumes.
 demo: $(STAMP)
@@ -26,11 +34,15 @@ demo: $(STAMP)
 	@echo "  $(VENV)/bin/hpsearch studies --storage sqlite:///demo.db"
 	@echo "  $(VENV)/bin/hpsearch export svc_digits --storage sqlite:///demo.db -o results.csv"
 	@echo "More study files: examples/*.toml. The Python API: make demo-python (examples/demo.py)."
+	@echo
+	@echo "See the study in a browser (plots, trial table, live while a search runs):"
+	@echo "  $(VENV)/bin/hpsearch dashboard --storage sqlite:///demo.db"
+	@echo "then open http://127.0.0.1:8080/ (Ctrl-C stops the dashboard)."
 
 demo-python: $(STAMP)
 	$(PY) examples/demo.py
 
-test: $(STAMP)
+test: $(STAMP) $(CHROMIUM)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 $(STAMP_OLDEST): pyproject.toml
@@ -62,10 +74,11 @@ typecheck: $(STAMP)
 
 # Ratios against scikit-learn (and local n_jobs=2, in-memory storage) measured
 # in the same run; the table of run.py is also written into the README.
-bench: $(STAMP)
+bench: $(STAMP) $(CHROMIUM)
 	$(PY) benchmarks/run.py $(BENCH_ARGS)
 	$(PY) benchmarks/storage_overhead.py
 	$(PY) benchmarks/dask_overhead.py --sleep
+	$(PY) benchmarks/dashboard_load.py
 
 clean:
 	rm -rf $(VENV) $(VENV_OLDEST) build *.egg-info src/*.egg-info .pytest_cache .mypy_cache .ruff_cache docs/_build

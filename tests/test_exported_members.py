@@ -6,7 +6,7 @@ import hpsearch
 def test_all_is_sorted_and_complete():
     assert hpsearch.__all__ == sorted(hpsearch.__all__)
     public = {name for name in dir(hpsearch) if not name.startswith("_")}
-    modules = {"executors", "storage", "strategies", "cli"}
+    modules = {"executors", "storage", "strategies", "cli", "plot", "dashboard"}
     assert public - modules <= set(hpsearch.__all__) | {"annotations"}
     for name in hpsearch.__all__:
         assert getattr(hpsearch, name) is not None
