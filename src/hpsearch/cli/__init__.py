@@ -7,8 +7,8 @@ storage, so that running it again resumes; ``studies``, ``show``, ``export`` and
 """
 
 from hpsearch.cli import (
-    _jsonschema,  # noqa: F401 - registers `hpsearch schema`
     _dashboard,  # noqa: F401 - registers `hpsearch dashboard`
+    _jsonschema,  # noqa: F401 - registers `hpsearch schema`
     _studies,  # noqa: F401 - registers the storage commands
 )
 from hpsearch.cli._app import cli, main
