@@ -4,6 +4,7 @@
 scikit-learn's classes of the same names.
 """
 
+from hpsearch._early_stopping import EarlyStopper
 from hpsearch._errors import (
     BackendError,
     ClusterError,
@@ -23,6 +24,7 @@ __version__ = "0.1.0"
 __all__ = [
     "BackendError",
     "ClusterError",
+    "EarlyStopper",
     "GridSearchCV",
     "HpsearchError",
     "MissingExtraError",

@@ -26,6 +26,7 @@ from sklearn.utils.metaestimators import _safe_split
 from sklearn.utils.validation import _check_method_params, _num_samples
 from threadpoolctl import threadpool_limits
 
+from hpsearch._early_stopping import fold_columns
 from hpsearch._records import FoldResult, Task
 
 Split = tuple[np.ndarray, np.ndarray]
@@ -182,8 +183,17 @@ def scored_result(
         score_time=score_time + shared_times[1],
         started_at=started_at,
         finished_at=time.time(),
-        extra={"warnings": notes} if notes else {},
+        extra=_extra(fitted, notes),
     )
+
+
+def _extra(fitted: Any, notes: list[str]) -> dict[str, Any]:
+    """A fold's extras: scoring failures; numbers for cv_results_ columns."""
+    extra: dict[str, Any] = {"warnings": notes} if notes else {}
+    columns = fold_columns(fitted)  # e.g. the iterations an EarlyStopper used
+    if columns:
+        extra["columns"] = columns
+    return extra
 
 
 def score_params(ctx: EvalContext, split: int, test: bool) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from sklearn.model_selection import check_cv
 from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils.validation import _check_method_params, indexable
 
+from hpsearch._early_stopping import set_refit_iterations
 from hpsearch._evaluate import EvalContext, warn_scoring_failures
 from hpsearch._loop import MemoryRecorder, Recorder, SearchRun
 from hpsearch._progress import SearchProgress
@@ -242,7 +243,7 @@ class _SearchMixin(BaseSearchCV):
                 ]
             self.best_params_ = results["params"][self.best_index_]
         if self.refit:
-            self._refit(X, y, routed, root_ctx, metadata)
+            self._refit(X, y, routed, root_ctx, metadata, results)
         self.scorer_ = (
             scorers._scorers if isinstance(scorers, _MultimetricScorer) else scorers
         )
@@ -253,11 +254,21 @@ class _SearchMixin(BaseSearchCV):
         ]
         root_ctx.call_on_fit_task_end(estimator=self, X=X, y=y, metadata=metadata)
 
-    def _refit(self, X: Any, y: Any, routed: Any, root_ctx: Any, metadata: Any) -> None:
+    def _refit(
+        self,
+        X: Any,
+        y: Any,
+        routed: Any,
+        root_ctx: Any,
+        metadata: Any,
+        results: Any = None,
+    ) -> None:
         # Parameters are cloned too: they may be estimators (a pipeline step).
         self.best_estimator_ = clone(self.estimator).set_params(
             **clone(self.best_params_, safe=False)
         )
+        if results is not None:  # EarlyStoppers refit for their folds' iterations
+            set_refit_iterations(self.best_estimator_, results, self.best_index_)
         refit_ctx = root_ctx.subcontext(task_name="refit-with-best-params")
         with refit_ctx.propagate_callback_context(self.best_estimator_):
             refit_ctx.call_on_fit_task_begin(
