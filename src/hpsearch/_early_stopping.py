@@ -20,6 +20,7 @@ a fixed number of iterations.
 
 from __future__ import annotations
 
+import inspect
 import math
 import numbers
 from collections.abc import Callable, Mapping, Sequence
@@ -58,7 +59,11 @@ def _lightgbm_stopping(est, X, y, X_val, y_val, patience, params) -> int:
 
     stop = lightgbm.early_stopping(patience, first_metric_only=True, verbose=False)
     callbacks = [*params.pop("callbacks", []), stop]
-    est.fit(X, y, eval_set=[(X_val, y_val)], callbacks=callbacks, **params)
+    if "eval_X" in inspect.signature(est.fit).parameters:  # LightGBM >= 4.7
+        evals = {"eval_X": (X_val,), "eval_y": (y_val,)}
+    else:
+        evals = {"eval_set": [(X_val, y_val)]}
+    est.fit(X, y, callbacks=callbacks, **evals, **params)
     # LightGBM predicts with its best iteration from now on.
     return max(1, int(est.best_iteration_ or est.n_estimators))
 
