@@ -194,3 +194,22 @@ def wide_net(log: str):
         verbose=0,
         callbacks=[("probe", ThreadProbe(str(log)))],
     )
+
+
+def small_net(**params):
+    """A small seeded skorch classifier: fits take a fraction of a second."""
+    from skorch import NeuralNetClassifier
+
+    defaults = dict(
+        criterion=nn.CrossEntropyLoss,
+        max_epochs=8,
+        lr=0.2,
+        batch_size=32,
+        train_split=None,
+        verbose=0,
+    )
+    return NeuralNetClassifier(MLP, **{**defaults, **params})
+
+
+def network_grid() -> dict:
+    return {"module__hidden": [4, 6, 8, 10, 12, 16]}
