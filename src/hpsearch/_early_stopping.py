@@ -35,6 +35,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
+from hpsearch._extras import require
+
 # The column a fold's iterations get in cv_results_ (split<i>_, mean_, std_).
 COLUMN = "n_iterations"
 
@@ -55,7 +57,7 @@ class _Library:
 
 
 def _lightgbm_stopping(est, X, y, X_val, y_val, patience, params) -> int:
-    import lightgbm
+    lightgbm = require("lightgbm", "EarlyStopper with a LightGBM model")
 
     stop = lightgbm.early_stopping(patience, first_metric_only=True, verbose=False)
     callbacks = [*params.pop("callbacks", []), stop]
@@ -100,6 +102,7 @@ _SKORCH_CALLBACK = "hpsearch_early_stopping"
 
 
 def _skorch_stopping(est, X, y, X_val, y_val, patience, params) -> int:
+    require("skorch", "EarlyStopper with a skorch network")
     from skorch.callbacks import EarlyStopping
     from skorch.dataset import Dataset
     from skorch.helper import predefined_split
@@ -120,7 +123,7 @@ def _skorch_fixed(est, X, y, n, params) -> None:
 
 
 def _keras_stopping(est, X, y, X_val, y_val, patience, params) -> int:
-    import keras
+    keras = require("keras", "EarlyStopper with a Keras model")
 
     stop = keras.callbacks.EarlyStopping(
         monitor="val_loss", patience=patience, restore_best_weights=True

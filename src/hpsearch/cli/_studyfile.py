@@ -17,6 +17,7 @@ import dataclasses
 import difflib
 import importlib
 import re
+import sys
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -33,7 +34,9 @@ from sklearn.model_selection import (
 from sklearn.pipeline import Pipeline
 
 from hpsearch._errors import SpaceError
+from hpsearch._extras import EXTRAS
 from hpsearch._search import GridSearchCV
+from hpsearch._space import _routed_problem
 from hpsearch.cli._data import Dataset, load_data
 from hpsearch.cli._schema import (
     DEFAULT_STORAGE,
@@ -93,6 +96,11 @@ def load_study_file(
     overrides = overrides or Overrides()
     path = Path(path)
     label = str(path)
+    # As `python script.py` does for a script: modules next to the study file
+    # (a network's module class, a custom estimator) import by name.
+    folder = str(path.resolve().parent)
+    if folder not in sys.path:
+        sys.path.append(folder)
     doc, lines = parse(path, label)
     problems = Problems(label, lines)
     sound = check_structure(doc, problems, overrides)
@@ -186,10 +194,16 @@ def _import(path_text: str, path: KeyPath, p: Problems) -> Any:
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
+        extra = EXTRAS.get(str(getattr(exc, "name", "")).split(".")[0])
+        hint = (
+            f"Install it with: pip install 'hpsearch[{extra}]'"
+            if extra
+            else "Is it installed?"
+        )
         p.add(
             path,
             f"must be an importable path; got {path_text!r}, but module "
-            f"{module_name!r} cannot be imported ({exc}). Is it installed?",
+            f"{module_name!r} cannot be imported ({exc}). {hint}",
         )
         return None
     obj = getattr(module, attr, None)
@@ -250,9 +264,15 @@ def _set_fixed(
     """Set fixed parameters, each checked as a one-value grid by the API."""
     params = {k: to_python(v) for k, v in params.items()}
     valid = estimator.get_params(deep=True)
-    known = {k: v for k, v in params.items() if k in valid}
+    # Names a wrapper routes (skorch's module__*, scikeras' model__*) are not
+    # listed by get_params: the API's space check below judges them.
+    known = {
+        k: v
+        for k, v in params.items()
+        if k in valid or _routed_problem(estimator, k, {}, v, "params") is None
+    }
     for name in params:
-        if name not in valid:
+        if name not in known:
             close = difflib.get_close_matches(name, list(valid), n=3)
             hint = f"Did you mean {' or '.join(map(repr, close))}? " if close else ""
             p.add(
