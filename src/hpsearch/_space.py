@@ -345,12 +345,18 @@ def _routed_problem(
             if problem is not None:
                 return problem.replace(repr(rest), repr(name), 1)
         return None if owners else _unknown_name(estimator, name, where)
-    try:
-        trial = clone(estimator)
-        trial.set_params(**{name: sample})
-    except Exception:
+    if not settable(estimator, name, sample):
         return _unknown_name(estimator, name, where)
     return _signature_problem(estimator, name, where)
+
+
+def settable(estimator: Any, name: str, value: Any) -> bool:
+    """Whether ``set_params`` on a clone of ``estimator`` takes ``name=value``."""
+    try:
+        clone(estimator).set_params(**{name: value})
+    except Exception:
+        return False
+    return True
 
 
 def _signature_problem(estimator: Any, name: str, where: str) -> str | None:

@@ -36,7 +36,7 @@ from sklearn.pipeline import Pipeline
 from hpsearch._errors import SpaceError
 from hpsearch._extras import EXTRAS
 from hpsearch._search import GridSearchCV
-from hpsearch._space import _routed_problem
+from hpsearch._space import settable
 from hpsearch.cli._data import Dataset, load_data
 from hpsearch.cli._schema import (
     DEFAULT_STORAGE,
@@ -266,11 +266,7 @@ def _set_fixed(
     valid = estimator.get_params(deep=True)
     # Names a wrapper routes (skorch's module__*, scikeras' model__*) are not
     # listed by get_params: the API's space check below judges them.
-    known = {
-        k: v
-        for k, v in params.items()
-        if k in valid or _routed_problem(estimator, k, {}, v, "params") is None
-    }
+    known = {k: v for k, v in params.items() if k in valid or settable(estimator, k, v)}
     for name in params:
         if name not in known:
             close = difflib.get_close_matches(name, list(valid), n=3)
