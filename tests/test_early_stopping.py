@@ -227,8 +227,8 @@ def test_bad_options_are_refused_before_fitting():
     X, y = classification(60)
     with pytest.raises(
         ValueError,
-        match="'validation_fraction' parameter of "
-        "EarlyStopper must be a float in the range \\(0.0, 1.0\\)",
+        match=r"'validation_fraction' parameter of "
+        r"EarlyStopper must be a float in the range \(0.0, 1.0\)",
     ):
         EarlyStopper(boosters()["hist"].estimator, validation_fraction=1.5).fit(X, y)
     with pytest.raises(ValueError, match="'refit_iterations' parameter"):

@@ -41,6 +41,11 @@ from hpsearch._extras import require
 COLUMN = "n_iterations"
 
 REFIT_RULES = ("median", "mean", "max", "validation")
+_RULES: dict[str, Callable[[np.ndarray], Any]] = {
+    "median": np.median,
+    "mean": np.mean,
+    "max": np.max,
+}
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,7 @@ def _lightgbm_stopping(est, X, y, X_val, y_val, patience, params) -> int:
 
     stop = lightgbm.early_stopping(patience, first_metric_only=True, verbose=False)
     callbacks = [*params.pop("callbacks", []), stop]
+    evals: dict[str, Any]
     if "eval_X" in inspect.signature(est.fit).parameters:  # LightGBM >= 4.7
         evals = {"eval_X": (X_val,), "eval_y": (y_val,)}
     else:
@@ -462,7 +468,8 @@ def set_refit_iterations(
         rule = stopper.refit_iterations
         if rule == "validation":
             continue
-        n = {"median": np.median, "mean": np.mean, "max": np.max}[rule](values)
+        pick: Callable[[np.ndarray], Any] = _RULES[rule]
+        n = pick(values)
         name = f"{path}__n_iterations" if path else "n_iterations"
         estimator.set_params(**{name: max(1, round(float(n)))})
 

@@ -344,9 +344,8 @@ def _process_unit(
     fn: Callable[[S, T], R], token: str | None, path: str | None, shared: S, item: T
 ) -> tuple[R, float, float]:
     if token is not None and path is not None:
-        shared = _WORKER_SHARED.get(token)
-        if shared is None:
-            shared = _load_shared(token, path)
+        loaded = _WORKER_SHARED.get(token)
+        shared = _load_shared(token, path) if loaded is None else loaded
     set_interop_threads()  # loading ``shared`` may have imported PyTorch
     return fn(shared, item), 0.0, 0.0
 
