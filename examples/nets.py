@@ -33,7 +33,7 @@ class DigitsNet(NeuralNetClassifier):
         self,
         module=MLP,
         criterion=nn.CrossEntropyLoss,
-        max_epochs=10,
+        max_epochs=6,
         lr=0.1,
         batch_size=64,
         train_split=None,
