@@ -300,4 +300,6 @@ def test_a_keras_model_built_in_main_runs_with_all_cores(tmp_path):
     out = json.loads(done.stdout.strip().splitlines()[-1])
     cores = os.cpu_count() or 1
     assert out["workers"] == {"processes": cores}
-    assert len(out["scores"]) == 2 and min(out["scores"]) > 0.1
+    # Both candidates were fitted and scored in the workers (a failed fit
+    # would score NaN).
+    assert len(out["scores"]) == 2 and np.isfinite(out["scores"]).all()
