@@ -5,6 +5,8 @@ per-example deadline and no "too slow" health check: on a busy machine an
 example may take seconds, which says nothing about hpsearch.
 """
 
+import os
+
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -15,3 +17,8 @@ settings.register_profile(
     database=None,
 )
 settings.load_profile("hpsearch")
+
+# Keras 3 runs on PyTorch in the tests (the [keras] extra installs no
+# TensorFlow). Set before any test module imports keras or scikeras; worker
+# processes and subprocesses inherit it.
+os.environ.setdefault("KERAS_BACKEND", "torch")

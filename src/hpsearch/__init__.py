@@ -5,6 +5,7 @@
 of the same names.
 """
 
+from hpsearch._early_stopping import EarlyStopper
 from hpsearch._errors import (
     BackendError,
     ClusterError,
@@ -25,6 +26,7 @@ from hpsearch.storage import delete_study, list_studies, load_study
 __all__ = [
     "BackendError",
     "ClusterError",
+    "EarlyStopper",
     "GridSearchCV",
     "HalvingGridSearchCV",
     "HalvingRandomSearchCV",

@@ -23,6 +23,7 @@ from sklearn.base import clone
 from sklearn.utils.metaestimators import _safe_split
 from sklearn.utils.validation import _check_method_params, _num_samples
 
+from hpsearch._early_stopping import fold_columns
 from hpsearch._records import FoldResult, Split, Task
 
 
@@ -149,9 +150,18 @@ def scored_result(
         score_time=score_time + shared_times[1],
         started_at=started_at,
         finished_at=time.time(),
-        extra={"warnings": notes} if notes else {},
+        extra=_extra(fitted, notes),
         resource=task.resource,
     )
+
+
+def _extra(fitted: Any, notes: list[str]) -> dict[str, Any]:
+    """A fold's extras: scoring failures; numbers for cv_results_ columns."""
+    extra: dict[str, Any] = {"warnings": notes} if notes else {}
+    columns = fold_columns(fitted)  # e.g. the iterations an EarlyStopper used
+    if columns:
+        extra["columns"] = columns
+    return extra
 
 
 def score_params(ctx: EvalContext, task: Task, test: bool) -> dict[str, Any]:

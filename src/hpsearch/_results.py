@@ -154,6 +154,11 @@ def to_cv_results(
         if return_train_score:
             train = [(f.train_scores or {})[metric] for f in folds]
             store(f"train_{metric}", train, True)
+    # Numbers a fitted estimator reports per fold (EarlyStopper: n_iterations).
+    columns = sorted({name for f in folds for name in f.extra.get("columns", {})})
+    for name in columns:
+        values = [f.extra.get("columns", {}).get(name, np.nan) for f in folds]
+        store(name, values, splits=True)
     return results
 
 

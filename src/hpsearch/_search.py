@@ -28,6 +28,7 @@ from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import _check_method_params, _num_samples, indexable
 
 from hpsearch._compat import callback_context, check_input_parameters
+from hpsearch._early_stopping import set_refit_iterations
 from hpsearch._evaluate import EvalContext, warn_scoring_failures
 from hpsearch._loop import MemoryRecorder, Recorder, SearchRun
 from hpsearch._progress import SearchProgress
@@ -381,7 +382,7 @@ class _SearchMixin(BaseSearchCV):
                 ]
             self.best_params_ = results["params"][self.best_index_]
         if self.refit:
-            self._refit(fit)
+            self._refit(fit, results)
         self.scorer_ = (
             fit.scorers._scorers
             if isinstance(fit.scorers, _MultimetricScorer)
@@ -400,12 +401,14 @@ class _SearchMixin(BaseSearchCV):
             return BaseSearchCV._select_best_index(refit, refit_metric, results)
         return best_index(results, refit_metric)
 
-    def _refit(self, fit: _Fit) -> None:
+    def _refit(self, fit: _Fit, results: Any = None) -> None:
         # Parameters are cloned too: they may be estimators (a pipeline step).
         self.best_estimator_ = clone(self.estimator).set_params(
             **clone(self.best_params_, safe=False)
         )
         X, y, metadata = fit.X, fit.y, fit.metadata
+        if results is not None:  # EarlyStoppers refit for their folds' iterations
+            set_refit_iterations(self.best_estimator_, results, self.best_index_)
         refit_ctx = fit.root_ctx.subcontext(task_name="refit-with-best-params")
         with refit_ctx.propagate_callback_context(self.best_estimator_):
             refit_ctx.call_on_fit_task_begin(

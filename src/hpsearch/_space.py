@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import inspect
 import json
 import numbers
 import warnings
@@ -306,8 +307,13 @@ def _check_values(
                 refusal = _set_params_refusal(estimator, name, values, space)
                 if refusal is None:
                     # The estimator takes a name its get_params does not list
-                    # (scikit-learn's MinimalClassifier): search it, as
-                    # scikit-learn does; no declared constraints to check.
+                    # (scikit-learn's MinimalClassifier; skorch's module__*,
+                    # scikeras' model__*): search it, as scikit-learn does,
+                    # once the class or function it is routed to takes it.
+                    sample = next(iter(_values_to_check(space[name], True)), None)
+                    problem = _routed_problem(estimator, name, space, sample, where)
+                    if problem is not None:
+                        problems.append(problem)
                     continue
                 problems.append(
                     _not_every_swap(name, space, where)
@@ -389,6 +395,87 @@ def _owners(
     if not all(param in _param_names(c) for c in candidates):
         return None
     return [(c, param) for c in candidates]
+
+
+def _routed_problem(
+    estimator: Any, name: str, space: Mapping[str, Any], sample: Any, where: str
+) -> str | None:
+    """What is wrong with a name the estimator does not list, if anything.
+
+    The name is accepted when ``set_params`` on a clone accepts it and, where
+    it is routed to a class or function the estimator holds (skorch's
+    ``module__hidden`` to its module class, scikeras' ``model__hidden`` to its
+    model function, ``optimizer__lr`` to an optimizer class), that class or
+    function takes an argument of that name.
+    """
+    prefix = next(
+        (
+            p
+            for p in sorted(space, key=len, reverse=True)
+            if name.startswith(p + "__") and _is_value_list(space[p])
+        ),
+        None,
+    )
+    if prefix is not None:  # e.g. {"clf": [net_a, net_b], "clf__module__x": ...}
+        rest = name[len(prefix) + 2 :]
+        owners = [v for v in space[prefix] if hasattr(v, "get_params")]
+        for owner in owners:
+            problem = _routed_problem(owner, rest, {}, sample, where)
+            if problem is not None:
+                return problem.replace(repr(rest), repr(name), 1)
+        return None if owners else _unknown_name(estimator, name, where)
+    if not settable(estimator, name, sample):
+        return _unknown_name(estimator, name, where)
+    return _signature_problem(estimator, name, where)
+
+
+def settable(estimator: Any, name: str, value: Any) -> bool:
+    """Whether ``set_params`` on a clone of ``estimator`` takes ``name=value``."""
+    try:
+        clone(estimator).set_params(**{name: value})
+    except Exception:
+        return False
+    return True
+
+
+def _signature_problem(estimator: Any, name: str, where: str) -> str | None:
+    """A routed name whose target class or function takes no such argument."""
+    path, _, arg = name.rpartition("__")
+    if not path:
+        return None
+    target = estimator.get_params(deep=True).get(path)
+    if not (isinstance(target, type) or inspect.isfunction(target)):
+        return None  # an instance, a string ("adam"), a list: nothing to look at
+    try:
+        signature = inspect.signature(target)
+    except (TypeError, ValueError):  # some builtins have none
+        return None
+    params = signature.parameters
+    if arg in params or any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return None
+    takes = [
+        p.name
+        for p in params.values()
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name != "self"
+    ]
+    close = difflib.get_close_matches(arg, takes, n=2)
+    hint = (
+        f" Did you mean {' or '.join(repr(f'{path}__{c}') for c in close)}?"
+        if close
+        else ""
+    )
+    owner = path.rpartition("__")[0]
+    holder = (
+        type(estimator).__name__
+        if not owner
+        else type(estimator.get_params(deep=True)[owner]).__name__
+    )
+    return (
+        f"{where}[{name!r}] must name an argument of {_qualname(target)}, which "
+        f"{holder} calls with the {path.rpartition('__')[2]}__* parameters; got "
+        f"{arg!r}, which it does not take.{hint} It takes: "
+        f"{', '.join(takes) or 'no arguments'}."
+    )
 
 
 def _param_names(obj: Any) -> set[str]:

@@ -17,8 +17,10 @@ import re
 from typing import Any
 
 from hpsearch._errors import SpaceError
+from hpsearch._extras import EXTRAS
 from hpsearch._search import GridSearchCV
 from hpsearch._slots import estimator_problems
+from hpsearch._space import settable
 from hpsearch.cli._schema import ESTIMATOR_KEYS, NONE
 from hpsearch.cli._toml import KeyPath, Problems, describe, dotted
 
@@ -84,10 +86,16 @@ def import_class(path_text: str, path: KeyPath, p: Problems) -> Any:
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
+        extra = EXTRAS.get(str(getattr(exc, "name", "")).split(".")[0])
+        hint = (
+            f"Install it with: pip install 'hpsearch[{extra}]'"
+            if extra
+            else "Is it installed?"
+        )
         p.add(
             path,
             f"must be an importable path; got {path_text!r}, but module "
-            f"{module_name!r} cannot be imported ({exc}). Is it installed?",
+            f"{module_name!r} cannot be imported ({exc}). {hint}",
         )
         return None
     obj = getattr(module, attr, None)
@@ -192,7 +200,9 @@ def set_fixed(
     still checked against a sound estimator.
     """
     valid = estimator.get_params(deep=True)
-    known = {k: v for k, v in params.items() if k in valid}
+    # Names a wrapper routes (skorch's module__*, scikeras' model__*) are not
+    # listed by get_params: the API's space check below judges them.
+    known = {k: v for k, v in params.items() if k in valid or settable(estimator, k, v)}
     for name in params:
         if name not in valid:
             close = difflib.get_close_matches(name, list(valid), n=3)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import sys
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -112,6 +113,11 @@ def load_study_file(
     overrides = overrides or Overrides()
     path = Path(path)
     label = str(path)
+    # As `python script.py` does for a script: modules next to the study file
+    # (a network's module class, a custom estimator) import by name.
+    folder = str(path.resolve().parent)
+    if folder not in sys.path:
+        sys.path.append(folder)
     doc, lines = parse(path, label)
     problems = Problems(label, lines)
     sound = check_structure(doc, problems, overrides)

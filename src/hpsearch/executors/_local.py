@@ -17,6 +17,7 @@ import io
 import os
 import pickle
 import queue
+import sys
 import tempfile
 import threading
 import time
@@ -93,13 +94,14 @@ class LocalExecutor:
     def __init__(self, n_jobs: int | None, mode: str, pre_dispatch: Any = "2*n_jobs"):
         self.n_workers = effective_n_jobs(n_jobs)
         # Workers x threads = cores: n_jobs=-1 must not oversubscribe.
-        self.threads_per_unit = max(1, (os.cpu_count() or 1) // self.n_workers)
+        # joblib's count of this machine's cores heeds CPU affinity and cgroups.
+        self.threads_per_unit = max(1, joblib.cpu_count() // self.n_workers)
         self.mode = mode
         self._in_flight = _in_flight(pre_dispatch, self.n_workers)
         self._threads: _ThreadLane | None = None
         self._processes: _ProcessLane | None = None
         if mode == "processes":
-            self._processes = _ProcessLane(self.n_workers)
+            self._processes = _ProcessLane(self.n_workers, self.threads_per_unit)
         else:
             self._threads = _ThreadLane(self.n_workers)
         self._probing = mode == "auto"
@@ -210,7 +212,7 @@ class LocalExecutor:
         if move:
             assert self._threads is not None
             self._threads.resize(1)  # this process works on while workers start
-            self._processes = _ProcessLane(self.n_workers - 1)
+            self._processes = _ProcessLane(self.n_workers - 1, self.threads_per_unit)
 
     def close(self) -> None:
         """Abort what is still running (threads finish their unit unseen)."""
@@ -332,14 +334,14 @@ def _thread_worker(work: queue.SimpleQueue[Any]) -> None:
 class _ProcessLane:
     """loky worker processes, kept alive between searches as joblib does."""
 
-    def __init__(self, slots: int) -> None:
+    def __init__(self, slots: int, threads: int) -> None:
         self.slots = slots
         self.busy = 0
         # joblib's own reusable executor: the workers are shared with the
         # joblib calls of this process (scikit-learn's), not started twice.
         from joblib.executor import get_memmapping_executor
 
-        self._executor = get_memmapping_executor(slots)
+        self._executor = get_memmapping_executor(slots, env=worker_env(threads))
 
     def prepare(self, shared: Any) -> Any:
         """Write ``shared`` once; units carry a token and the file's path."""
@@ -364,8 +366,46 @@ def _process_unit(
     fn: Callable[[S, T], R], token: str | None, path: str | None, shared: S, item: T
 ) -> tuple[R, float, float]:
     if token is not None and path is not None:
-        return _call_with_shared(fn, token, path, item), 0.0, 0.0
+        loaded = _WORKER_SHARED.get(token)
+        shared = _load_shared(token, path) if loaded is None else loaded
+    set_interop_threads()  # loading ``shared`` may have imported PyTorch
     return fn(shared, item), 0.0, 0.0
+
+
+def worker_env(threads: int) -> dict[str, str]:
+    """Environment of a worker process: every thread pool sized ``threads``.
+
+    Pools read these variables once, when they start (OpenMP, OpenBLAS, MKL,
+    PyTorch's intra-op pool): set at the worker's start they are right from
+    its first fit, with no idle threads left from a larger default. They are
+    the variables joblib sets for its own workers, so the worker processes
+    stay shared with scikit-learn's joblib calls of the same size.
+    """
+    from joblib._parallel_backends import LokyBackend
+
+    env = dict.fromkeys(LokyBackend.MAX_NUM_THREADS_VARS, str(threads))
+    if LokyBackend.TBB_ENABLE_IPC_VAR not in os.environ:
+        env[LokyBackend.TBB_ENABLE_IPC_VAR] = "1"
+    return env
+
+
+_INTEROP_SIZED = [False]
+
+
+def set_interop_threads() -> None:
+    """In a worker process: size PyTorch's inter-op pool, once, if it is loaded.
+
+    No variable sizes that pool, and it can be sized only once per process,
+    before it starts: the first unit that finds PyTorch loaded sizes it as
+    the worker's environment sizes the others (:func:`worker_env`).
+    """
+    torch = sys.modules.get("torch")
+    threads = os.environ.get("OMP_NUM_THREADS", "")
+    if torch is None or _INTEROP_SIZED[0] or not threads.isdigit():
+        return
+    _INTEROP_SIZED[0] = True
+    with contextlib.suppress(RuntimeError):  # sized or started by the user's code
+        torch.set_num_interop_threads(max(1, int(threads)))
 
 
 # In a worker process: the shared object of the current search, by token. Only
@@ -373,20 +413,18 @@ def _process_unit(
 _WORKER_SHARED: dict[str, Any] = {}
 
 
-def _call_with_shared(fn: Callable[[S, T], R], token: str, path: str, item: T) -> R:
-    """Run ``fn(shared, item)`` in a worker, loading ``shared`` once per search."""
-    shared = _WORKER_SHARED.get(token)
-    if shared is None:
-        _WORKER_SHARED.clear()
-        # Memory-map only large data, as joblib does (max_nbytes=1M): small
-        # arrays stay writable, for estimators that write into their input.
-        if path.endswith(_BY_VALUE):
-            with open(path, "rb") as file:
-                shared = _WORKER_SHARED[token] = pickle.load(file)
-        else:
-            mmap = "r" if os.path.getsize(path) > 1_000_000 else None
-            shared = _WORKER_SHARED[token] = joblib.load(path, mmap_mode=mmap)
-    return fn(shared, item)
+def _load_shared(token: str, path: str) -> Any:
+    """Load a search's shared object in a worker, keeping only the latest."""
+    _WORKER_SHARED.clear()
+    # Memory-map only large data, as joblib does (max_nbytes=1M): small
+    # arrays stay writable, for estimators that write into their input.
+    if path.endswith(_BY_VALUE):
+        with open(path, "rb") as file:
+            shared = _WORKER_SHARED[token] = pickle.load(file)
+    else:
+        mmap = "r" if os.path.getsize(path) > 1_000_000 else None
+        shared = _WORKER_SHARED[token] = joblib.load(path, mmap_mode=mmap)
+    return shared
 
 
 def _dump_shared(shared: Any) -> str | None:
