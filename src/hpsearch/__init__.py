@@ -15,6 +15,7 @@ from hpsearch._errors import (
     StorageError,
     StudyMismatchError,
     StudyNotFoundError,
+    WorkerCrashError,
 )
 from hpsearch._halving import HalvingGridSearchCV, HalvingRandomSearchCV
 from hpsearch._search import GridSearchCV, RandomizedSearchCV
@@ -35,6 +36,7 @@ __all__ = [
     "StorageError",
     "StudyMismatchError",
     "StudyNotFoundError",
+    "WorkerCrashError",
     "__version__",
     "delete_study",
     "list_studies",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,7 @@ from sklearn.model_selection import GridSearchCV as _SkGridSearchCV
 from sklearn.model_selection import RandomizedSearchCV as _SkRandomizedSearchCV
 from sklearn.model_selection import check_cv
 from sklearn.model_selection._search import BaseSearchCV
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import _check_method_params, _num_samples, indexable
 
 from hpsearch._evaluate import EvalContext, warn_scoring_failures
@@ -43,6 +45,7 @@ _HPSEARCH_CONSTRAINTS: dict[str, list[Any]] = {
     "storage": [str, object, None],
     "study": [str, None],
     "backend": [str, object, None],
+    "storage_retry": [Interval(Real, 0, None, closed="left")],
 }
 
 
@@ -375,6 +378,13 @@ error_score, return_train_score
         "loky" (processes) and "threading" force one kind; "dask" (the active
         ``distributed.Client``), a scheduler address or a ``Client`` run on a
         Dask cluster.
+    storage_retry : float, default=300
+        Seconds the search rides out a storage that is unreachable (a lost
+        connection, a restarting server) or busy (a SQLite file locked by
+        another process): the fits go on, their results wait in memory and
+        are committed in order once the storage is back. Past this bound the
+        search stops with a StorageError that says how to resume. Five
+        minutes cover a server restart or a managed database's failover.
 
     Attributes
     ----------
@@ -425,6 +435,7 @@ feature_names_in_
         storage: Any = None,
         study: str | None = None,
         backend: Any = None,
+        storage_retry: float = 300.0,
     ) -> None:
         super().__init__(
             estimator=estimator,
@@ -442,6 +453,7 @@ feature_names_in_
         self.storage = storage
         self.study = study
         self.backend = backend
+        self.storage_retry = storage_retry
 
     def _check_space(self) -> None:
         check_grid(self.estimator, self.param_grid)
@@ -463,7 +475,7 @@ class RandomizedSearchCV(_SearchMixin, _SkRandomizedSearchCV):
     estimator, param_distributions, n_iter, scoring, n_jobs, refit, cv, verbose, \
 pre_dispatch, random_state, error_score, return_train_score
         As in :class:`sklearn.model_selection.RandomizedSearchCV`.
-    progress, storage, study, backend
+    progress, storage, study, backend, storage_retry
         As in :class:`GridSearchCV`.
 
     Examples
@@ -506,6 +518,7 @@ pre_dispatch, random_state, error_score, return_train_score
         storage: Any = None,
         study: str | None = None,
         backend: Any = None,
+        storage_retry: float = 300.0,
     ) -> None:
         super().__init__(
             estimator=estimator,
@@ -525,6 +538,7 @@ pre_dispatch, random_state, error_score, return_train_score
         self.storage = storage
         self.study = study
         self.backend = backend
+        self.storage_retry = storage_retry
 
     def _check_space(self) -> None:
         check_distributions(self.estimator, self.param_distributions)
