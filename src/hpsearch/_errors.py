@@ -11,7 +11,7 @@ would already catch, so existing ``except ValueError:`` clauses keep working::
     ├── StudyNotFoundError(KeyError)          no study of that name in the storage
     ├── BackendError(ValueError)              a backend value names no executor
     ├── ClusterError(RuntimeError)            a cluster cannot run or finish the search
-    ├── WorkerCrashError(RuntimeError)        a fit killed its worker (error_score='raise')
+    ├── WorkerCrashError(RuntimeError)        a fit killed its worker, twice
     └── MissingExtraError(ImportError)        an optional extra is not installed
 """
 

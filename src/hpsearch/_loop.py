@@ -244,8 +244,10 @@ class SearchRun:
         assert self.planner is not None
         return self.planner(tasks, self.executor.n_workers)
 
-    def _receive(self, results: Sequence[FoldResult | LostTask]) -> None:
-        results = [self._lost(r) if isinstance(r, LostTask) else r for r in results]
+    def _receive(self, received: Sequence[FoldResult | LostTask]) -> None:
+        results: list[FoldResult] = [
+            self._lost(r) if isinstance(r, LostTask) else r for r in received
+        ]
         self.recorder.record(results)
         self._units_out -= 1
         observe = getattr(self.planner, "observe", None)

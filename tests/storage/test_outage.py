@@ -11,7 +11,6 @@ result is stored exactly once and the study equals the search.
 from __future__ import annotations
 
 import glob
-import os
 import subprocess
 import sys
 import time

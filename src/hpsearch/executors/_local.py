@@ -202,22 +202,22 @@ class LocalExecutor:
                         if lane is not self._processes:
                             raise
                         self._processes.renew()
-                        suspect = unit.suspect
-                        if suspect is None:  # a first crash: rerun its tasks
+                        alone = unit.suspect
+                        if alone is None:  # a first crash: rerun its tasks
                             suspects.append(_Suspect(list(unit.item), []))
                             continue
                         # It ran alone: its task is the culprit.
-                        task = suspect.tasks[len(suspect.results)]
-                        suspect.results.append(LostTask(task, _crash_cause(exc)))
+                        task = alone.tasks[len(alone.results)]
+                        alone.results.append(LostTask(task, _crash_cause(exc)))
                         result, cpu, wall = None, 0.0, 0.0
                     if unit.suspect is not None:
-                        suspect = unit.suspect
+                        rerun = unit.suspect
                         if result is not None:
-                            suspect.results.extend(result)
-                        if len(suspect.results) < len(suspect.tasks):
+                            rerun.results.extend(result)
+                        if len(rerun.results) < len(rerun.tasks):
                             continue
                         suspects.popleft()
-                        result = suspect.results
+                        result = rerun.results
                     if lane is self._threads and self._probing:
                         left = getattr(items, "remaining_tasks", None)
                         if left is not None:
