@@ -18,7 +18,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextvars import ContextVar
 from typing import Any
 
@@ -37,6 +37,10 @@ from hpsearch.storage._study import open_storage
 # SQLite file held by a long transaction elsewhere, while fits go on; a longer
 # outage is an incident a person should see, not one to wait out silently.
 DEFAULT_STORAGE_RETRY = 300.0
+
+# A write that takes longer than this means the storage is away or busy: the
+# search stops waiting for its writes and keeps results in memory meanwhile.
+KEEP_UP_SECONDS = 1.0
 
 
 def open_recorder(
@@ -111,6 +115,7 @@ class StudyRecorder:
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="hpsearch-storage")
         self._writes: list[Future[None]] = []
         self._failure: BaseException | None = None
+        self._write_started: float | None = None
         self._retry = float(retry)
         self._previous_retry = getattr(storage, "retry", None)
         self._sets_retry = hasattr(storage, "retry")
@@ -191,12 +196,27 @@ class StudyRecorder:
         self._raise_failure()
         self._deferring = True
         try:
+            self._keep_up()
             batch = list(results)
             self._write(self._add_results, batch)
         finally:
             self._deferring = False
         if self._pending is not None:
             self._raise_interrupt(self._pending)
+
+    def _keep_up(self) -> None:
+        """While the storage answers, wait for the earlier writes, as before
+        outages were ridden out: at most one batch stays uncommitted, so a
+        process killed outright loses little. A write that has taken more
+        than ``KEEP_UP_SECONDS`` means the storage is away or busy: then the
+        results wait in memory and the fits go on."""
+        earlier = [w for w in self._writes if not w.done()]
+        if not earlier:
+            return
+        started = self._write_started
+        elapsed = 0.0 if started is None else time.monotonic() - started
+        if elapsed < KEEP_UP_SECONDS:
+            wait(earlier, timeout=KEEP_UP_SECONDS - elapsed)
 
     def _add_results(self, batch: list[FoldResult]) -> None:
         self.storage.add_results(self.name, batch)
@@ -207,11 +227,14 @@ class StudyRecorder:
 
         def write() -> None:
             if self._failure is None:
+                self._write_started = time.monotonic()
                 try:
                     fn(*args)
                 except BaseException as exc:
                     self._failure = exc
                     raise
+                finally:
+                    self._write_started = None
 
         self._writes = [w for w in self._writes if not w.done()]
         self._writes.append(self._writer.submit(write))
