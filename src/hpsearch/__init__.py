@@ -17,6 +17,7 @@ from hpsearch._errors import (
     StorageError,
     StudyMismatchError,
     StudyNotFoundError,
+    WorkerCrashError,
 )
 from hpsearch._halving import HalvingGridSearchCV, HalvingRandomSearchCV
 from hpsearch._search import GridSearchCV, RandomizedSearchCV
@@ -39,6 +40,7 @@ __all__ = [
     "StorageError",
     "StudyMismatchError",
     "StudyNotFoundError",
+    "WorkerCrashError",
     "__version__",
     "delete_study",
     "list_studies",

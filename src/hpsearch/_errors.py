@@ -12,6 +12,7 @@ would already catch, so existing ``except ValueError:`` clauses keep working::
     ├── StudyNotFoundError(KeyError)          no study of that name in the storage
     ├── BackendError(ValueError)              a backend value names no executor
     ├── ClusterError(RuntimeError)            a cluster cannot run or finish the search
+    ├── WorkerCrashError(RuntimeError)        a fit killed its worker, twice
     └── MissingExtraError(ImportError)        an optional extra is not installed
 """
 
@@ -88,3 +89,8 @@ class ClusterError(HpsearchError, RuntimeError):
 
 class MissingExtraError(HpsearchError, ImportError):
     """An optional part of hpsearch is used but its extra is not installed."""
+
+
+class WorkerCrashError(HpsearchError, RuntimeError):
+    """A fit killed its worker process twice (the second time alone) and
+    ``error_score='raise'``; otherwise such a fit is recorded as failed."""

@@ -96,7 +96,7 @@ class _HalvingMixin(_SearchMixin):
 
 
 _EXTRA_DOC = """\
-    progress, storage, study, backend
+    progress, storage, study, backend, retry_failed, storage_retry
         As in :class:`hpsearch.GridSearchCV`. With a storage, every round's
         results are kept as they arrive (keyed by candidate, resource and
         split), and a rerun resumes mid-round without refitting any of them.
@@ -180,6 +180,8 @@ n_splits_, refit_time_, multimetric_
         storage: Any = None,
         study: str | None = None,
         backend: Any = None,
+        retry_failed: bool = False,
+        storage_retry: float = 300.0,
     ) -> None:
         super().__init__(
             estimator,
@@ -202,6 +204,8 @@ n_splits_, refit_time_, multimetric_
         self.storage = storage
         self.study = study
         self.backend = backend
+        self.retry_failed = retry_failed
+        self.storage_retry = storage_retry
 
     def _check_space(self) -> None:
         self._check_resource(check_grid(self.estimator, self.param_grid))
@@ -275,6 +279,8 @@ error_score, return_train_score, random_state, n_jobs, verbose
         storage: Any = None,
         study: str | None = None,
         backend: Any = None,
+        retry_failed: bool = False,
+        storage_retry: float = 300.0,
     ) -> None:
         super().__init__(
             estimator,
@@ -298,6 +304,8 @@ error_score, return_train_score, random_state, n_jobs, verbose
         self.storage = storage
         self.study = study
         self.backend = backend
+        self.retry_failed = retry_failed
+        self.storage_retry = storage_retry
 
     def _check_space(self) -> None:
         spaces = check_distributions(self.estimator, self.param_distributions)

@@ -15,15 +15,17 @@ recorder's interruption handling.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from hpsearch._evaluate import EvalContext
+from hpsearch._errors import WorkerCrashError
+from hpsearch._evaluate import EvalContext, failed_result
 from hpsearch._planning import Planner
 from hpsearch._records import FoldResult, Proposal, Resource, Task, TaskKey
 from hpsearch._worker import evaluate_unit
-from hpsearch.executors import WAIT, Executor
+from hpsearch.executors import WAIT, Executor, LostTask
 from hpsearch.strategies import History, Strategy, Trial
 
 
@@ -247,7 +249,10 @@ class SearchRun:
         assert self.planner is not None
         return self.planner(tasks, self.executor.n_workers)
 
-    def _receive(self, results: Sequence[FoldResult]) -> None:
+    def _receive(self, received: Sequence[FoldResult | LostTask]) -> None:
+        results: list[FoldResult] = [
+            self._lost(r) if isinstance(r, LostTask) else r for r in received
+        ]
         self.recorder.record(results)
         self._units_out -= 1
         observe = getattr(self.planner, "observe", None)
@@ -263,6 +268,18 @@ class SearchRun:
                 entry.missing.discard(result.split)
                 if not entry.missing:
                     self._complete(work)
+
+    def _lost(self, lost: LostTask) -> FoldResult:
+        """A task that killed its worker twice: a failed fit, or the error."""
+        task = lost.task
+        if self.ctx.error_score == "raise":
+            raise WorkerCrashError(
+                f"the fit of {dict(task.candidate.params)!r} on split {task.split} "
+                f"must not kill its worker; got: {lost.cause}, twice (the second "
+                "time alone in a fresh worker). Fix the estimator, or pass "
+                "error_score=np.nan to record such fits as failed and go on."
+            )
+        return failed_result(self.ctx, task, lost.cause, 0.0, time.time())
 
     def _tell(self, result: FoldResult) -> None:
         self.display.update(result)

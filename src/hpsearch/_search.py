@@ -14,6 +14,7 @@ import dataclasses
 import inspect
 import time
 from collections.abc import Sequence
+from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -25,6 +26,7 @@ from sklearn.model_selection import RandomizedSearchCV as _SkRandomizedSearchCV
 from sklearn.model_selection import check_cv
 from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils import _safe_indexing
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import _check_method_params, _num_samples, indexable
 
 from hpsearch._compat import callback_context, check_input_parameters
@@ -50,6 +52,7 @@ _HPSEARCH_CONSTRAINTS: dict[str, list[Any]] = {
     "study": [str, None],
     "backend": [str, object, None],
     "retry_failed": ["boolean"],
+    "storage_retry": [Interval(Real, 0, None, closed="left")],
 }
 
 
@@ -469,6 +472,13 @@ error_score, return_train_score
     retry_failed : bool, default=False
         With a storage: run again the fits its study holds as failed (after
         fixing their cause). By default they are kept, as the other results.
+    storage_retry : float, default=300
+        Seconds the search rides out a storage that is unreachable (a lost
+        connection, a restarting server) or busy (a SQLite file locked by
+        another process): the fits go on, their results wait in memory and
+        are committed in order once the storage is back. Past this bound the
+        search stops with a StorageError that says how to resume. Five
+        minutes cover a server restart or a managed database's failover.
 
     Attributes
     ----------
@@ -526,6 +536,7 @@ feature_names_in_
         study: str | None = None,
         backend: Any = None,
         retry_failed: bool = False,
+        storage_retry: float = 300.0,
     ) -> None:
         super().__init__(
             estimator=estimator,
@@ -544,6 +555,7 @@ feature_names_in_
         self.study = study
         self.backend = backend
         self.retry_failed = retry_failed
+        self.storage_retry = storage_retry
 
     def _check_space(self) -> None:
         check_grid(self.estimator, self.param_grid)
@@ -565,7 +577,7 @@ class RandomizedSearchCV(_SearchMixin, _SkRandomizedSearchCV):
     estimator, param_distributions, n_iter, scoring, n_jobs, refit, cv, verbose, \
 pre_dispatch, random_state, error_score, return_train_score
         As in :class:`sklearn.model_selection.RandomizedSearchCV`.
-    progress, storage, study, backend, retry_failed
+    progress, storage, study, backend, retry_failed, storage_retry
         As in :class:`GridSearchCV`.
 
     Examples
@@ -609,6 +621,7 @@ pre_dispatch, random_state, error_score, return_train_score
         study: str | None = None,
         backend: Any = None,
         retry_failed: bool = False,
+        storage_retry: float = 300.0,
     ) -> None:
         super().__init__(
             estimator=estimator,
@@ -629,6 +642,7 @@ pre_dispatch, random_state, error_score, return_train_score
         self.study = study
         self.backend = backend
         self.retry_failed = retry_failed
+        self.storage_retry = storage_retry
 
     def _check_space(self) -> None:
         check_distributions(self.estimator, self.param_distributions)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 S = TypeVar("S")
@@ -19,6 +20,20 @@ class _Wait:
 # one of the units it runs finishes, then asks again. Only given while units
 # run (the search loop's promise), so waiting always ends.
 WAIT: Any = _Wait()
+
+
+@dataclass(frozen=True)
+class LostTask:
+    """A task whose fit killed its worker, alone, twice: ``cause`` says how.
+
+    An executor that runs units in processes it can replace yields it in a
+    unit's results (a unit being a sequence of tasks whose results are a
+    list) in place of the task's result; the search records it as a failed
+    fit (``error_score``), or raises with ``error_score='raise'``.
+    """
+
+    task: Any
+    cause: str
 
 
 class Executor(Protocol):

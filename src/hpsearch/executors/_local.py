@@ -17,13 +17,18 @@ import io
 import os
 import pickle
 import queue
+import re
+import signal
 import sys
 import tempfile
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import cloudpickle
@@ -33,7 +38,7 @@ from joblib import effective_n_jobs
 from threadpoolctl import threadpool_limits
 
 from hpsearch._worker import torch_threads
-from hpsearch.executors._base import WAIT
+from hpsearch.executors._base import WAIT, LostTask
 
 S = TypeVar("S")
 T = TypeVar("T")
@@ -124,16 +129,25 @@ class LocalExecutor:
     def map_unordered(
         self, fn: Callable[[S, T], R], items: Iterable[T], shared: S
     ) -> Iterator[R]:
-        """Yield ``fn(shared, item)`` for each item as lanes finish them."""
+        """Yield ``fn(shared, item)`` for each item as lanes finish them.
+
+        A unit whose worker process dies (a segfault, ``os._exit``, the
+        out-of-memory killer) is not lost: the pool is replaced and each of
+        its tasks runs again, alone in the process lane, in a fresh worker
+        (the unit may have been a bystander of another unit's crash). A task
+        that kills its worker alone is the culprit: its result is a
+        :class:`LostTask` naming the cause, and the search goes on.
+        """
         items = iter(items)
-        pending: dict[Future[Any], tuple[Any, int]] = {}  # lane, tasks in unit
+        pending: dict[Future[Any], _Sent] = {}
         sent: dict[int, Any] = {}  # the shared data as each lane receives it
+        suspects: deque[_Suspect] = deque()  # units a crash took, to rerun
         finished = False
 
         def abort() -> None:
             for future in pending:
                 future.cancel()
-            if any(lane is self._processes for lane, _ in pending.values()):
+            if any(s.lane is self._processes for s in pending.values()):
                 assert self._processes is not None
                 self._processes.kill()  # stop what runs now, as joblib does
             pending.clear()
@@ -149,8 +163,18 @@ class LocalExecutor:
             exhausted = False
             while True:
                 waiting = False  # until a result is yielded
+                processes = self._processes
+                if suspects and processes is not None and processes.busy == 0:
+                    # A suspect runs alone: a crash then names its culprit.
+                    suspect = suspects[0]
+                    task = suspect.tasks[len(suspect.results)]
+                    if id(processes) not in sent:
+                        sent[id(processes)] = processes.prepare(shared)
+                    future = processes.submit(fn, sent[id(processes)], [task])
+                    pending[future] = _Sent(processes, 1, None, suspect)
+                    processes.busy += 1
                 for lane in (self._threads, self._processes):
-                    if lane is None:
+                    if lane is None or (suspects and lane is self._processes):
                         continue
                     share = self._in_flight * lane.slots // self.n_workers
                     room = max(lane.slots, share)
@@ -165,20 +189,42 @@ class LocalExecutor:
                         if id(lane) not in sent:
                             sent[id(lane)] = lane.prepare(shared)
                         future = lane.submit(fn, sent[id(lane)], item)
-                        pending[future] = (lane, _n_tasks(item))
+                        pending[future] = _Sent(lane, _n_tasks(item), item, None)
                         lane.busy += 1
                 if not pending:
                     break
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
-                    lane, tasks = pending.pop(future)
+                    unit = pending.pop(future)
+                    lane = unit.lane
                     lane.busy -= 1
-                    result, cpu, wall = future.result()
+                    try:
+                        result, cpu, wall = future.result()
+                    except BrokenProcessPool as exc:
+                        if lane is not self._processes:
+                            raise
+                        self._processes.renew()
+                        alone = unit.suspect
+                        if alone is None:  # a first crash: rerun its tasks
+                            suspects.append(_Suspect(list(unit.item), []))
+                            continue
+                        # It ran alone: its task is the culprit.
+                        task = alone.tasks[len(alone.results)]
+                        alone.results.append(LostTask(task, _crash_cause(exc)))
+                        result, cpu, wall = None, 0.0, 0.0
+                    if unit.suspect is not None:
+                        rerun = unit.suspect
+                        if result is not None:
+                            rerun.results.extend(result)
+                        if len(rerun.results) < len(rerun.tasks):
+                            continue
+                        suspects.popleft()
+                        result = rerun.results
                     if lane is self._threads and self._probing:
                         left = getattr(items, "remaining_tasks", None)
                         if left is not None:
-                            left += sum(n for _, n in pending.values())
-                        self._observe(cpu, wall, tasks, left)
+                            left += sum(s.tasks for s in pending.values())
+                        self._observe(cpu, wall, unit.tasks, left)
                     yield result
             finished = True
         finally:
@@ -223,6 +269,46 @@ class LocalExecutor:
 
 
 _END = object()
+
+
+@dataclass
+class _Suspect:
+    """A unit a worker's death took: its tasks rerun one by one, alone."""
+
+    tasks: list[Any]
+    results: list[Any]
+
+
+@dataclass
+class _Sent:
+    """A unit handed to a lane: how many tasks, and whether it is a suspect's."""
+
+    lane: Any
+    tasks: int
+    item: Any
+    suspect: _Suspect | None
+
+
+_EXIT_CODES = re.compile(r"\((-?\d+)\)")
+
+
+def _crash_cause(exc: BaseException) -> str:
+    """``worker killed by SIGSEGV``, ``... by SIGKILL (out of memory?)``,
+    ``worker exited with code 3``: from loky's list of exit codes."""
+    codes = [int(c) for c in _EXIT_CODES.findall(str(exc))]
+    # loky stops the pool's other workers itself (SIGTERM): not the cause.
+    codes = [c for c in codes if c != -signal.SIGTERM] or codes
+    if not codes:
+        return f"worker died ({str(exc).splitlines()[0]})"
+    code = codes[0]
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        hint = " (out of memory?)" if -code == signal.SIGKILL else ""
+        return f"worker killed by {name}{hint}"
+    return f"worker exited with code {code}"
 
 
 def check_pre_dispatch(pre_dispatch: Any) -> None:
@@ -360,6 +446,12 @@ class _ProcessLane:
 
     def kill(self) -> None:
         self._executor.shutdown(wait=False, kill_workers=True)
+
+    def renew(self) -> None:
+        """A worker died and broke the pool: take a fresh one."""
+        from joblib.executor import get_memmapping_executor
+
+        self._executor = get_memmapping_executor(self.slots)
 
 
 def _process_unit(

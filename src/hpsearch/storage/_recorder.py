@@ -19,13 +19,13 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
 
-from hpsearch._errors import NotStorableError, StudyMismatchError
+from hpsearch._errors import NotStorableError, StorageError, StudyMismatchError
 from hpsearch._records import FoldResult, Proposal, Resource, TaskKey
 from hpsearch.storage._base import (
     RunRecord,
@@ -39,6 +39,17 @@ from hpsearch.storage._spec import StudySpec, build_spec, differences
 from hpsearch.storage._study import open_storage
 
 logger = logging.getLogger("hpsearch")
+
+# Seconds a search rides out an unreachable or busy storage before it stops
+# (the search classes' ``storage_retry``). Five minutes cover a restarting
+# server (seconds), a managed database's failover (one to two minutes) and a
+# SQLite file held by a long transaction elsewhere, while fits go on; a longer
+# outage is an incident a person should see, not one to wait out silently.
+DEFAULT_STORAGE_RETRY = 300.0
+
+# A write that takes longer than this means the storage is away or busy: the
+# search stops waiting for its writes and keeps results in memory meanwhile.
+KEEP_UP_SECONDS = 1.0
 
 
 def open_recorder(
@@ -87,6 +98,7 @@ class StudyRecorder:
         spec: StudySpec,
         known: dict[TaskKey, FoldResult],
         owns_storage: bool,
+        retry: float = DEFAULT_STORAGE_RETRY,
     ) -> None:
         self.storage = storage
         self.name = name
@@ -108,11 +120,23 @@ class StudyRecorder:
         )
         self._deferring = False
         self._pending: str | None = None
+        # Writes go to the storage in order, one at a time, in a thread of
+        # their own: the search never waits for them (see ``record``).
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="hpsearch-storage")
-        self._committing: Future[None] | None = None
-        self._committing_keys: list[TaskKey] = []
+        self._writes: list[Future[None]] = []
+        self._failure: BaseException | None = None
+        self._write_started: float | None = None
+        self._retry = float(retry)
+        self._previous_retry = getattr(storage, "retry", None)
+        self._sets_retry = hasattr(storage, "retry")
+        if self._sets_retry:
+            storage.retry = self._retry  # type: ignore[attr-defined]
         self.interrupted_by: str | None = None
-        storage.set_run(name, self._run)
+        try:
+            storage.set_run(name, self._run)
+        except BaseException:
+            self._restore_retry()
+            raise
 
     @classmethod
     def open(
@@ -156,13 +180,14 @@ class StudyRecorder:
         data = storage.read(name)
         n_splits = len(splits)
         # retry_failed: stored failed fits are not handed over, so they run again.
-        retry = bool(getattr(search, "retry_failed", False))
+        retry_failed = bool(getattr(search, "retry_failed", False))
         known = {
             r.key: r
             for r in data.results
-            if r.split < n_splits and not (retry and r.status == "failed")
+            if r.split < n_splits and not (retry_failed and r.status == "failed")
         }
-        return cls(storage, name, spec, known, storage is not search.storage)
+        retry = getattr(search, "storage_retry", DEFAULT_STORAGE_RETRY)
+        return cls(storage, name, spec, known, storage is not search.storage, retry)
 
     # -- the Recorder protocol --------------------------------------------
 
@@ -171,23 +196,25 @@ class StudyRecorder:
         return self._known
 
     def record(self, results: Sequence[FoldResult]) -> None:
-        """Commit the results while the next unit runs.
+        """Hand the results to the storage's writer thread; do not wait.
 
-        The commit runs in a background thread, one batch at a time: this
-        waits until the previous batch is committed, then hands this one
-        over, so its commit overlaps the next unit's work instead of adding
-        to it. ``close`` and an interruption wait for the last commit; a
-        process killed outright loses the units in flight and at most the one
-        batch being committed. A signal that arrives meanwhile waits too.
+        The writer commits them in the order they arrived, one batch after
+        the other, so a commit overlaps the next units' work instead of
+        adding to it. While the storage is away (a lost connection, a
+        restarting server, a database locked by another process) the writer
+        retries with backoff for ``storage_retry`` seconds while the fits go
+        on and their results wait here, in memory; when the storage is back
+        they are committed in order (a (candidate, resource, split) already
+        stored is kept, so nothing is doubled). Past the bound this raises
+        StorageError with the resume hint. ``close`` waits for the writes; a
+        process killed outright loses the results not committed yet.
         """
+        self._raise_failure()
         self._deferring = True
         try:
-            self._wait_for_commit()
+            self._keep_up()
             batch = list(results)
-            self._committing = self._writer.submit(
-                self.storage.add_results, self.name, batch
-            )
-            self._committing_keys = [r.key for r in batch]
+            self._write(self._add_results, batch)
             for r in batch:  # a retried fit that now succeeds is no longer failed
                 if r.status == "failed":
                     self._failed.add(r.key)
@@ -198,15 +225,69 @@ class StudyRecorder:
         if self._pending is not None:
             self._raise_interrupt(self._pending)
 
-    def _wait_for_commit(self) -> None:
-        """Wait for the batch being committed; raise what its commit raised."""
-        if self._committing is not None:
-            committing, self._committing = self._committing, None
-            committing.result()
-            self._done.update(self._committing_keys)
+    def _keep_up(self) -> None:
+        """While the storage answers, wait for the earlier writes, as before
+        outages were ridden out: at most one batch stays uncommitted, so a
+        process killed outright loses little. A write that has taken more
+        than ``KEEP_UP_SECONDS`` means the storage is away or busy: then the
+        results wait in memory and the fits go on."""
+        earlier = [w for w in self._writes if not w.done()]
+        if not earlier:
+            return
+        started = self._write_started
+        elapsed = 0.0 if started is None else time.monotonic() - started
+        if elapsed < KEEP_UP_SECONDS:
+            wait(earlier, timeout=KEEP_UP_SECONDS - elapsed)
+
+    def _add_results(self, batch: list[FoldResult]) -> None:
+        self.storage.add_results(self.name, batch)
+        self._done.update(r.key for r in batch)
+
+    def _write(self, fn: Any, *args: Any) -> None:
+        """Queue a write behind the earlier ones (skipped once one failed)."""
+
+        def write() -> None:
+            if self._failure is None:
+                self._write_started = time.monotonic()
+                try:
+                    fn(*args)
+                except BaseException as exc:
+                    self._failure = exc
+                    raise
+                finally:
+                    self._write_started = None
+
+        self._writes = [w for w in self._writes if not w.done()]
+        self._writes.append(self._writer.submit(write))
+
+    def _raise_failure(self) -> None:
+        """Raise the writer's failure (the storage stayed away too long)."""
+        failure = self._failure
+        if failure is None:
+            return
+        if isinstance(failure, StorageError) and not getattr(
+            failure, "hpsearch_told", False
+        ):
+            message = f"{failure} {self._resume_hint('The search stopped')}"
+            error = StorageError(message)
+            error.hpsearch_told = True  # type: ignore[attr-defined]
+            self._failure = error
+            raise error from failure
+        raise failure
+
+    def _wait_for_writes(self) -> None:
+        """Wait until every queued write is committed (or has failed)."""
+        for write in list(self._writes):
+            with contextlib.suppress(BaseException):
+                write.result()
+        self._writes = []
 
     def start(self, proposals: Sequence[Proposal]) -> None:
-        """Store the proposals' candidates and extend the study's plan."""
+        """Store the proposals' candidates and extend the study's plan.
+
+        Queued behind the results before it, like them not waited for.
+        """
+        self._raise_failure()
         unique = {p.candidate.key: p.candidate for p in proposals}
         if self._starts == 0 and self._known:  # a rerun: say so, once
             work = {p.key for p in proposals}
@@ -224,17 +305,27 @@ class StudyRecorder:
             for c in unique.values()
         ]
         plan = [(p.candidate.key, p.resource, p.round) for p in proposals]
-        self.storage.add_trials(self.name, stored, plan, extend=self._starts > 0)
+        extend = self._starts > 0
+        self._write(
+            lambda: self.storage.add_trials(self.name, stored, plan, extend=extend)
+        )
         self._planned.update(p.key for p in proposals)
         self._starts += 1
 
     def close(self) -> None:
-        """Wait for the last commit; mark the run finished (or interrupted)."""
+        """Wait for the last writes; mark the run finished (or interrupted).
+
+        Raises the writer's failure if the run ended without seeing it.
+        """
         try:
-            self._wait_for_commit()
+            self._wait_for_writes()
         finally:
             self._writer.shutdown()
             self._finish_run()
+        if self._failure is not None and not getattr(
+            self._failure, "hpsearch_told", False
+        ):
+            self._raise_failure()
 
     def _finish_run(self) -> None:
         missing = [
@@ -249,20 +340,29 @@ class StudyRecorder:
         if state == "finished" and mostly_failed(n_failed, len(planned)):
             state = "failed"
         try:
-            self.storage.set_run(
-                self.name,
-                RunRecord(
-                    self._run.run_id,
-                    state,  # type: ignore[arg-type]
-                    self._run.host,
-                    self._run.pid,
-                    self._run.started_at,
-                    time.time(),
-                ),
-            )
+            if self._failure is not None and self._sets_retry:
+                # The storage stayed away past the bound: one try, no wait.
+                self.storage.retry = 0.0  # type: ignore[attr-defined]
+            with contextlib.suppress(StorageError) if self._failure else _nothing():
+                self.storage.set_run(
+                    self.name,
+                    RunRecord(
+                        self._run.run_id,
+                        state,  # type: ignore[arg-type]
+                        self._run.host,
+                        self._run.pid,
+                        self._run.started_at,
+                        time.time(),
+                    ),
+                )
         finally:
+            self._restore_retry()
             if self._owns_storage:
                 getattr(self.storage, "close", lambda: None)()
+
+    def _restore_retry(self) -> None:
+        if self._sets_retry:
+            self.storage.retry = self._previous_retry  # type: ignore[attr-defined]
 
     # -- interruptions ----------------------------------------------------
 
@@ -285,8 +385,7 @@ class StudyRecorder:
         try:
             yield
         except KeyboardInterrupt:
-            with contextlib.suppress(Exception):  # it is said again by close()
-                self._wait_for_commit()
+            self._wait_for_writes()  # a failure is said again by close()
             self._tell_how_to_resume(self.interrupted_by or "SIGINT")
             raise
         finally:
@@ -308,17 +407,27 @@ class StudyRecorder:
     def _tell_how_to_resume(self, signame: str) -> None:
         if not _SAY_HOW_TO_RESUME.get():
             return
-        total = len(self._planned) * self._n_splits
-        done = sum(1 for k, r, _ in self._done if (k, r) in self._planned)
-        storage = self.storage.url
         print(
-            f"\nhpsearch: search interrupted ({signame}). {done} of {total} fits "
-            f"are stored in study {self.name!r} of {storage}. To resume, run the "
-            f"same search again with storage={storage!r}, study={self.name!r}: "
-            "only the missing fits will run.",
+            f"\nhpsearch: {self._resume_hint(f'search interrupted ({signame})')}",
             file=sys.stderr,
             flush=True,
         )
+
+    def _resume_hint(self, what: str) -> str:
+        total = len(self._planned) * self._n_splits
+        done = sum(1 for k, r, _ in set(self._done) if (k, r) in self._planned)
+        storage = self.storage.url
+        return (
+            f"{what}. {done} of {total} fits "
+            f"are stored in study {self.name!r} of {storage}. To resume, run the "
+            f"same search again with storage={storage!r}, study={self.name!r}: "
+            "only the missing fits will run."
+        )
+
+
+@contextlib.contextmanager
+def _nothing() -> Iterator[None]:
+    yield
 
 
 # Whether an interrupted search prints how to resume it from Python; a caller

@@ -55,8 +55,15 @@ T = TypeVar("T")
 
 SCHEMA_VERSION = 2
 
-# How long a transaction keeps retrying a locked database before giving up.
+# How long a transaction keeps retrying a locked database before giving up
+# (outside a search; a search's recorder sets ``SQLStorage.retry`` to the
+# search's ``storage_retry`` for its run).
 LOCK_TIMEOUT = 120.0
+
+# SQLSTATE classes of a lost or refused connection (08: connection exception,
+# 57: operator intervention, e.g. "terminating connection due to administrator
+# command", "the database system is starting up").
+_UNREACHABLE_CLASSES = ("08", "57")
 
 
 def _tables(metadata: sa.MetaData, prefix: str) -> dict[str, sa.Table]:
@@ -228,6 +235,15 @@ class SQLStorage:
         self._t = _tables(sa.MetaData(), table_prefix)
         self._ids: dict[str, int] = {}
         self._inserts: dict[str, Any] = {}
+        # Seconds a transaction retries a busy database (SQLite locked,
+        # PostgreSQL serialization failures) and, when ``retry`` is set, an
+        # unreachable one (a lost connection, a restarting server). None: a
+        # busy database for LOCK_TIMEOUT, an unreachable one not at all (a
+        # wrong URL fails at once). A search sets it for its run.
+        self.retry: float | None = None
+        # How many transactions met a busy or unreachable database and were
+        # retried (for tests and diagnostics).
+        self.retried = 0
         self._transaction(self._check_schema)
 
     def __repr__(self) -> str:
@@ -245,8 +261,10 @@ class SQLStorage:
                     )
                 # Connections move between threads (the recorder commits in
                 # a background thread); the pool hands each to one at a time.
+                # SQLite's own busy wait is kept short so that the retry
+                # bound (LOCK_TIMEOUT or a search's storage_retry) decides.
                 engine = sa.create_engine(
-                    url, connect_args={"timeout": 60, "check_same_thread": False}
+                    url, connect_args={"timeout": 5, "check_same_thread": False}
                 )
             else:
                 engine = sa.create_engine(url, poolclass=sa.pool.StaticPool)
@@ -309,40 +327,74 @@ class SQLStorage:
 
     # -- transactions -------------------------------------------------------
 
-    def _transaction(self, fn: Callable[[sa.Connection], T]) -> T:
-        """Run ``fn`` in one transaction, retried while the database is busy."""
-        deadline = time.monotonic() + LOCK_TIMEOUT
+    def _transaction(
+        self,
+        fn: Callable[[sa.Connection, int], T] | Callable[[sa.Connection], T],
+        *,
+        attempts: bool = False,
+    ) -> T:
+        """Run ``fn`` in one transaction, retried while the database is busy
+        or, within ``self.retry`` seconds, unreachable.
+
+        With ``attempts``, ``fn`` also gets the attempt's number (1, 2, ...):
+        an attempt after the first may follow one whose commit succeeded
+        without the answer reaching us, so it must not add twice.
+        """
+        started = time.monotonic()
         delay = 0.005
+        attempt = 0
+        remaining = 0.0
         while True:
+            attempt += 1
             try:
                 with self._engine.begin() as conn:
-                    return fn(conn)
+                    if attempts:
+                        return fn(conn, attempt)  # type: ignore[call-arg]
+                    return fn(conn)  # type: ignore[call-arg]
             except _MissingStudyError as missing:
                 # Raised once the transaction is over: listing the studies
                 # for the message takes a transaction of its own.
                 raise not_found(self, missing.name) from None
             except DBAPIError as exc:
-                if not self._transient(exc) or time.monotonic() > deadline:
+                kind = self._transient(exc)
+                if kind is None:
                     raise self._error(exc) from exc
-            time.sleep(delay * (0.5 + random.random()))
-            delay = min(delay * 2, 0.5)
+                bound = self.retry
+                if bound is None:
+                    bound = LOCK_TIMEOUT if kind == "busy" else 0.0
+                waited = time.monotonic() - started
+                if waited >= bound:
+                    raise self._error(exc, waited if bound else None) from exc
+                self.retried += 1
+                remaining = bound - waited
+            time.sleep(min(remaining, delay * (0.5 + random.random())))
+            delay = min(delay * 2, 1.0)
 
-    def _transient(self, exc: DBAPIError) -> bool:
+    def _transient(self, exc: DBAPIError) -> str | None:
+        """ "busy", "unreachable", or None (an error that retrying cannot mend)."""
         if self.dialect == "sqlite":
             text = str(exc.orig).lower()
-            return "locked" in text or "busy" in text
+            return "busy" if "locked" in text or "busy" in text else None
         code = getattr(exc.orig, "sqlstate", None)
-        return code in ("40001", "40P01", "55P03")
+        if code in ("40001", "40P01", "55P03"):
+            return "busy"
+        if exc.connection_invalidated or (
+            isinstance(exc, OperationalError)
+            and (code is None or code[:2] in _UNREACHABLE_CLASSES)
+        ):
+            return "unreachable"
+        return None
 
-    def _error(self, exc: DBAPIError) -> StorageError:
+    def _error(self, exc: DBAPIError, waited: float | None = None) -> StorageError:
         lines = str(exc.orig).strip().splitlines() or [type(exc.orig).__name__]
         detail = lines[0].rstrip(".")
+        during = "" if waited is None else f" (still, after {waited:.0f} s of retries)"
         if isinstance(exc, OperationalError) and self.dialect == "postgresql":
             return StorageError(
-                f"storage {self.url} must be reachable; got {detail!r}. "
+                f"storage {self.url} must be reachable; got {detail!r}{during}. "
                 "Check that the server runs and the URL is right."
             )
-        return StorageError(f"storage {self.url} failed: {detail}.")
+        return StorageError(f"storage {self.url} failed: {detail}{during}.")
 
     def _study_id(self, conn: sa.Connection, name: str) -> int:
         found = self._ids.get(name)
@@ -461,7 +513,7 @@ class SQLStorage:
         """Store candidates and set (or, with ``extend``, extend) the plan."""
         studies, table = self._t["studies"], self._t["candidates"]
 
-        def add(conn: sa.Connection) -> None:
+        def add(conn: sa.Connection, attempt: int) -> None:
             study_id = self._study_id(conn, name)
             if candidates:
                 conn.execute(
@@ -476,14 +528,21 @@ class SQLStorage:
                 query = sa.select(studies.c.plan).where(studies.c.id == study_id)
                 if self.dialect == "postgresql":
                     query = query.with_for_update()
-                entries = [*decode_plan(conn.execute(query).scalar()), *entries]
+                stored = decode_plan(conn.execute(query).scalar())
+                if (
+                    attempt > 1
+                    and entries
+                    and _same_plan(stored[-len(entries) :], entries)
+                ):
+                    return  # an earlier attempt committed without telling us
+                entries = [*stored, *entries]
             conn.execute(
                 sa.update(studies)
                 .where(studies.c.id == study_id)
                 .values(plan=encode_plan(entries))
             )
 
-        self._transaction(add)
+        self._transaction(add, attempts=True)
 
     def add_results(self, name: str, results: Sequence[FoldResult]) -> None:
         """Store fold results; a (candidate, resource, split) stored is kept
@@ -562,6 +621,10 @@ class SQLStorage:
             )
 
         return self._transaction(read)
+
+
+def _same_plan(a: Sequence[PlanEntry], b: Sequence[PlanEntry]) -> bool:
+    return encode_plan(list(a)) == encode_plan(list(b))
 
 
 class _MissingStudyError(Exception):
