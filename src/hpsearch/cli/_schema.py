@@ -17,6 +17,7 @@ import scipy.stats
 from sklearn.metrics import get_scorer_names
 
 from hpsearch._halving import HalvingGridSearchCV, HalvingRandomSearchCV
+from hpsearch._hyperband import HyperbandSearchCV
 from hpsearch._search import GridSearchCV, RandomizedSearchCV
 from hpsearch.cli._toml import KeyPath, Problems, describe
 
@@ -65,6 +66,20 @@ KINDS: dict[str, Kind] = {
         distributions=True,
         options=(*HALVING_OPTIONS, "n_candidates", "random_state"),
     ),
+    "hyperband": Kind(
+        HyperbandSearchCV,
+        "param_distributions",
+        distributions=True,
+        options=(
+            "factor",
+            "resource",
+            "max_resources",
+            "min_resources",
+            "n_iter",
+            "brackets",
+            "random_state",
+        ),
+    ),
 }
 
 # name -> (required keys, scipy.stats distribution from those keys)
@@ -96,6 +111,7 @@ SEARCH_KEYS = (
     "random_state",
     *HALVING_OPTIONS,
     "n_candidates",
+    "brackets",
 )
 CV_KEYS = ("folds", "shuffle", "random_state", "stratified", "group")
 
@@ -257,7 +273,13 @@ def _check_kind(search: dict[str, Any], p: Problems, overrides: Overrides) -> No
             f"must be one of {', '.join(map(repr, KINDS))}; got {describe(kind)}.",
         )
         return
-    for option in ("n_iter", "random_state", *HALVING_OPTIONS, "n_candidates"):
+    for option in (
+        "n_iter",
+        "random_state",
+        *HALVING_OPTIONS,
+        "n_candidates",
+        "brackets",
+    ):
         if option in search and option not in KINDS[kind].options:
             kinds = " or ".join(
                 f'"{name}"' for name, k in KINDS.items() if option in k.options
@@ -270,7 +292,7 @@ def _check_kind(search: dict[str, Any], p: Problems, overrides: Overrides) -> No
     if overrides.n_iter is not None and "n_iter" not in KINDS[kind].options:
         p.add(
             ("search", "kind"),
-            f'must be "random" for --n-iter to apply; got {kind!r}.',
+            f'must be "random" or "hyperband" for --n-iter to apply; got {kind!r}.',
         )
 
 
