@@ -56,8 +56,9 @@ class HyperbandStrategy:
     """ASHA over ``brackets`` Hyperband brackets.
 
     ``n_iter`` candidates are drawn as scikit-learn's ``ParameterSampler``
-    draws them for ``seed`` (None: without end, for a search with a
-    timeout); a candidate drawn twice is evaluated once. ``resource`` is
+    draws them for ``seed`` (a list-only space's in a random order; None:
+    without end, for a search with a timeout); a candidate drawn twice is
+    evaluated once. ``resource`` is
     "n_samples" (each rung subsamples ``base_splits`` as successive halving
     does) or an estimator parameter. ``metric`` and ``error_score`` rank a
     rung's results.
@@ -105,21 +106,24 @@ class HyperbandStrategy:
     # -- candidates, in a fixed order -------------------------------------
 
     def _draw(self, distributions: Any) -> Iterator[Candidate]:
-        if self.n_iter is not None:
-            sampler = ParameterSampler(
-                distributions, self.n_iter, random_state=self.seed
+        spaces = distributions if isinstance(distributions, list) else [distributions]
+        lists_only = all(all(isinstance(v, list) for v in s.values()) for s in spaces)
+        n = self.n_iter
+        if n is None and lists_only:  # until a timeout: the whole grid
+            n = sum(int(np.prod([len(v) for v in s.values()])) for s in spaces)
+        if n is not None:
+            drawn = make_candidates(
+                ParameterSampler(distributions, n, random_state=self.seed)
             )
-            yield from make_candidates(sampler)
+            if lists_only:
+                # scikit-learn draws a grid's points in grid order; ASHA ranks
+                # each result against those before it, so a grid sorted by a
+                # parameter that matters would promote nearly every one.
+                order = np.random.RandomState(self.seed).permutation(len(drawn))
+                drawn = [drawn[i] for i in order]
+            yield from drawn
             return
         rng = np.random.RandomState(self.seed)
-        spaces = distributions if isinstance(distributions, list) else [distributions]
-        if all(all(isinstance(v, list) for v in s.values()) for s in spaces):
-            # Lists only: the grid, in a random order, then nothing.
-            n = sum(int(np.prod([len(v) for v in s.values()])) for s in spaces)
-            yield from make_candidates(
-                ParameterSampler(distributions, n, random_state=rng)
-            )
-            return
         while True:
             yield from make_candidates(
                 ParameterSampler(distributions, _CHUNK, random_state=rng)
