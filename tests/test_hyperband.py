@@ -248,8 +248,8 @@ def test_the_candidates_are_random_search_candidates(digits):
 def test_the_same_seed_gives_the_same_search(digits):
     def run():
         return HyperbandSearchCV(
-            LogisticRegression(max_iter=200),
-            {"C": loguniform(1e-3, 1e2)},
+            DecisionTreeClassifier(random_state=0),
+            {"max_depth": randint(1, 20), "min_samples_leaf": loguniform(1e-3, 0.1)},
             n_iter=10,
             factor=2,
             brackets=None,
