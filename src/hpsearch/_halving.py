@@ -95,7 +95,7 @@ class _HalvingMixin(_SearchMixin):
 
 
 _EXTRA_DOC = """\
-    progress, storage, study, backend
+    progress, storage, study, backend, timeout
         As in :class:`hpsearch.GridSearchCV`. With a storage, every round's
         results are kept as they arrive (keyed by candidate, resource and
         split), and a rerun resumes mid-round without refitting any of them.
@@ -179,6 +179,7 @@ n_splits_, refit_time_, multimetric_
         storage: Any = None,
         study: str | None = None,
         backend: Any = None,
+        timeout: float | None = None,
     ) -> None:
         super().__init__(
             estimator,
@@ -201,6 +202,7 @@ n_splits_, refit_time_, multimetric_
         self.storage = storage
         self.study = study
         self.backend = backend
+        self.timeout = timeout
 
     def _check_space(self) -> None:
         self._check_resource(check_grid(self.estimator, self.param_grid))
@@ -274,6 +276,7 @@ error_score, return_train_score, random_state, n_jobs, verbose
         storage: Any = None,
         study: str | None = None,
         backend: Any = None,
+        timeout: float | None = None,
     ) -> None:
         super().__init__(
             estimator,
@@ -297,6 +300,7 @@ error_score, return_train_score, random_state, n_jobs, verbose
         self.storage = storage
         self.study = study
         self.backend = backend
+        self.timeout = timeout
 
     def _check_space(self) -> None:
         spaces = check_distributions(self.estimator, self.param_distributions)

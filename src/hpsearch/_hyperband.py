@@ -20,7 +20,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 
 from hpsearch._errors import SpaceError
-from hpsearch._search import _HPSEARCH_CONSTRAINTS, _Fit, _SearchMixin
+from hpsearch._search import _HPSEARCH_CONSTRAINTS, _Fit, _SearchMixin, check_n_iter
 from hpsearch._space import check_distributions, check_grid
 from hpsearch.strategies import HyperbandStrategy, Strategy
 
@@ -74,7 +74,7 @@ class HyperbandSearchCV(_SearchMixin, BaseSearchCV):
     random_state : int, RandomState or None, default=None
         Draws the candidates (the same as ``RandomizedSearchCV``'s for an int
         and ``n_iter``) and the subsamples.
-    progress, storage, study, backend
+    progress, storage, study, backend, timeout
         As in :class:`hpsearch.GridSearchCV`. With a storage every result is
         kept as it arrives and a rerun resumes mid-rung: the strategy is a
         function of the results and the seed, so it proposes again what it
@@ -159,6 +159,7 @@ class HyperbandSearchCV(_SearchMixin, BaseSearchCV):
         storage: Any = None,
         study: str | None = None,
         backend: Any = None,
+        timeout: float | None = None,
     ) -> None:
         super().__init__(
             estimator=estimator,
@@ -183,6 +184,7 @@ class HyperbandSearchCV(_SearchMixin, BaseSearchCV):
         self.storage = storage
         self.study = study
         self.backend = backend
+        self.timeout = timeout
 
     def _resource(self) -> str | None:
         return self.resource
@@ -196,11 +198,7 @@ class HyperbandSearchCV(_SearchMixin, BaseSearchCV):
                 "rung sets it: remove it from the space, or search it with "
                 "RandomizedSearchCV instead."
             )
-        if self.n_iter is None and getattr(self, "timeout", None) is None:
-            raise ValueError(
-                "n_iter must be an int when there is no timeout; got None. "
-                "Give n_iter, or a timeout to draw candidates until it expires."
-            )
+        check_n_iter(self)
 
     def _check_input_parameters(self, X: Any, y: Any, split_params: Any) -> None:
         """The budgets, from the data, before any fit."""

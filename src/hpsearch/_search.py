@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 import time
+import warnings
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
@@ -22,6 +24,7 @@ from sklearn.model_selection import GridSearchCV as _SkGridSearchCV
 from sklearn.model_selection import RandomizedSearchCV as _SkRandomizedSearchCV
 from sklearn.model_selection import check_cv
 from sklearn.model_selection._search import BaseSearchCV
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import _check_method_params, _num_samples, indexable
 
 from hpsearch._evaluate import EvalContext, warn_scoring_failures
@@ -43,7 +46,9 @@ _HPSEARCH_CONSTRAINTS: dict[str, list[Any]] = {
     "storage": [str, object, None],
     "study": [str, None],
     "backend": [str, object, None],
+    "timeout": [Interval(Real, 0, None, closed="neither"), None],
 }
+
 
 
 @dataclasses.dataclass
@@ -203,6 +208,8 @@ class _SearchMixin(BaseSearchCV):
     def _run(self, fit: _Fit) -> list[Trial]:
         # The study opens first: a mismatch is refused before any worker starts,
         # and a search with random_state=None takes the study's seed.
+        timeout = getattr(self, "timeout", None)
+        deadline = None if timeout is None else time.monotonic() + timeout
         recorder = self._open_recorder(fit)
         try:
             strategy = self._make_strategy(fit, recorder.random_state)
@@ -251,19 +258,49 @@ class _SearchMixin(BaseSearchCV):
             task_ctx.call_on_fit_task_begin(estimator=self)
             task_ctx.call_on_fit_task_end(estimator=self)
 
-        run = SearchRun(strategy, ctx, executor, recorder, display, on_result)
+        run = SearchRun(
+            strategy, ctx, executor, recorder, display, on_result, deadline=deadline
+        )
         try:
             trials = run.run()
         finally:
             self.workers_ = dict(executor.lanes)  # where the units ran
         self._strategy_done(strategy)
         search_ctx.call_on_fit_task_end(estimator=self)
+        self.timed_out_ = run.timed_out
+        if run.timed_out:
+            self._report_timeout(run.n_incomplete, len(trials))
         if not trials:
             raise ValueError(
                 "No fits were performed. Was the CV iterator empty? "
                 "Were there no candidates?"
             )
         return trials
+
+    def _report_timeout(self, n_incomplete: int, n_complete: int) -> None:
+        """Say what the time budget left out (or refuse a budget that left
+        nothing)."""
+        timeout = getattr(self, "timeout", None)
+        resume = (
+            " Run the search again to continue with a fresh budget."
+            if getattr(self, "storage", None) is not None
+            else " Give a storage to continue it later, or a larger timeout."
+        )
+        if not n_complete:
+            raise ValueError(
+                f"timeout must leave time to evaluate a candidate on every "
+                f"split; got timeout={timeout!r} and no candidate was fully "
+                f"evaluated.{resume}"
+            )
+        if n_incomplete:
+            warnings.warn(
+                f"timeout={timeout!r} expired: {n_incomplete} of "
+                f"{n_incomplete + n_complete} proposed candidate evaluations "
+                f"were not complete and are left out of cv_results_ and best_*."
+                + resume,
+                UserWarning,
+                stacklevel=4,
+            )
 
     def _finish(self, trials: list[Trial], fit: _Fit) -> None:
         summary = summarize(
@@ -347,6 +384,15 @@ class _SearchMixin(BaseSearchCV):
         return frame
 
 
+def check_n_iter(search: Any) -> None:
+    """``n_iter=None`` (draw until the time runs out) needs a timeout."""
+    if search.n_iter is None and getattr(search, "timeout", None) is None:
+        raise ValueError(
+            "n_iter must be an int when there is no timeout; got None. "
+            "Give n_iter, or a timeout to draw candidates until it expires."
+        )
+
+
 class GridSearchCV(_SearchMixin, _SkGridSearchCV):
     """Exhaustive search over a parameter grid, scikit-learn's GridSearchCV.
 
@@ -375,6 +421,12 @@ error_score, return_train_score
         "loky" (processes) and "threading" force one kind; "dask" (the active
         ``distributed.Client``), a scheduler address or a ``Client`` run on a
         Dask cluster.
+    timeout : float or None, default=None
+        Seconds after which no new work starts; work that runs then
+        finishes. ``cv_results_`` and ``best_*`` hold the candidates fully
+        evaluated by then (``timed_out_`` is True), and a warning says how
+        many were not. With a storage, running the search again continues
+        with a fresh budget (nothing stored is fitted again).
 
     Attributes
     ----------
@@ -425,6 +477,7 @@ feature_names_in_
         storage: Any = None,
         study: str | None = None,
         backend: Any = None,
+        timeout: float | None = None,
     ) -> None:
         super().__init__(
             estimator=estimator,
@@ -442,6 +495,7 @@ feature_names_in_
         self.storage = storage
         self.study = study
         self.backend = backend
+        self.timeout = timeout
 
     def _check_space(self) -> None:
         check_grid(self.estimator, self.param_grid)
@@ -460,10 +514,13 @@ class RandomizedSearchCV(_SearchMixin, _SkRandomizedSearchCV):
 
     Parameters
     ----------
-    estimator, param_distributions, n_iter, scoring, n_jobs, refit, cv, verbose, \
+    estimator, param_distributions, scoring, n_jobs, refit, cv, verbose, \
 pre_dispatch, random_state, error_score, return_train_score
         As in :class:`sklearn.model_selection.RandomizedSearchCV`.
-    progress, storage, study, backend
+    n_iter : int or None, default=10
+        As in scikit-learn; None draws candidates until ``timeout`` expires
+        (a list-only space: until its grid is exhausted).
+    progress, storage, study, backend, timeout
         As in :class:`GridSearchCV`.
 
     Examples
@@ -485,6 +542,7 @@ pre_dispatch, random_state, error_score, return_train_score
     _parameter_constraints: dict = {
         **_SkRandomizedSearchCV._parameter_constraints,
         **_HPSEARCH_CONSTRAINTS,
+        "n_iter": [Interval(Integral, 1, None, closed="left"), None],
     }
 
     def __init__(
@@ -506,6 +564,7 @@ pre_dispatch, random_state, error_score, return_train_score
         storage: Any = None,
         study: str | None = None,
         backend: Any = None,
+        timeout: float | None = None,
     ) -> None:
         super().__init__(
             estimator=estimator,
@@ -525,9 +584,11 @@ pre_dispatch, random_state, error_score, return_train_score
         self.storage = storage
         self.study = study
         self.backend = backend
+        self.timeout = timeout
 
     def _check_space(self) -> None:
         check_distributions(self.estimator, self.param_distributions)
+        check_n_iter(self)
 
     def _make_strategy(self, fit: _Fit, random_state: Any = None) -> Strategy:
         seed = self.random_state if random_state is None else random_state

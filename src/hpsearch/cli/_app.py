@@ -25,7 +25,7 @@ import hpsearch
 from hpsearch._errors import HpsearchError, StudyMismatchError
 from hpsearch.cli import _output as out
 from hpsearch.cli._lookup import find_study
-from hpsearch.cli._schema import DEFAULT_STORAGE, Overrides
+from hpsearch.cli._schema import DEFAULT_STORAGE, Overrides, parse_duration
 from hpsearch.cli._studyfile import StudyPlan, load_study_file
 from hpsearch.storage._recorder import caller_tells_how_to_resume
 
@@ -102,6 +102,20 @@ def cli(debug: bool) -> None:
 # run
 
 
+class Duration(click.ParamType):
+    """Seconds, from "90", "90s", "10m", "2h" or "1h30m"."""
+
+    name = "duration"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> float:
+        if isinstance(value, int | float):
+            return float(value)
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
 @cli.command()
 @click.argument("study_file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
@@ -133,7 +147,14 @@ def cli(debug: bool) -> None:
     "--n-iter",
     type=click.IntRange(min=1),
     default=None,
-    help="Candidates to sample (random search).",
+    help="Candidates to sample (random search, hyperband).",
+)
+@click.option(
+    "--timeout",
+    type=Duration(),
+    default=None,
+    help="Time budget: 90, 90s, 10m, 2h or 1h30m. When it expires no new "
+    "work starts and running fits finish; running again continues.",
 )
 @top_option
 @click.option(
@@ -151,6 +172,7 @@ def run(
     n_jobs: int | None,
     backend: str | None,
     n_iter: int | None,
+    timeout: float | None,
     n_top: int,
     progress: bool,
     as_json: bool,
@@ -161,7 +183,7 @@ def run(
     anything is fitted or written. Ctrl-C stops the run, keeps every finished
     fit and prints the command that resumes it.
     """
-    overrides = Overrides(storage, study, n_jobs, backend, n_iter)
+    overrides = Overrides(storage, study, n_jobs, backend, n_iter, timeout)
     default = os.environ.get("HPSEARCH_STORAGE") or DEFAULT_STORAGE
     plan = load_study_file(study_file, overrides, progress=progress, storage=default)
     if dry_run:
@@ -213,6 +235,7 @@ def _resume_command(plan: StudyPlan, overrides: Overrides) -> str:
         ("--n-jobs", overrides.n_jobs),
         ("--backend", overrides.backend),
         ("--n-iter", overrides.n_iter),
+        ("--timeout", overrides.timeout),
     ]:
         if value is not None:
             words += [option, str(value)]

@@ -9,6 +9,7 @@ command reports every problem it can.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -125,6 +126,25 @@ class Overrides:
     n_jobs: int | None = None
     backend: str | None = None
     n_iter: int | None = None
+    timeout: float | None = None
+
+
+_DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?")
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in "90", "90s", "10m", "2h", "1h30m" or "1.5h"; ValueError else."""
+    match = _DURATION.fullmatch(text.strip().lower())
+    if not text.strip() or match is None or not any(match.groups()):
+        raise ValueError(
+            f"a duration must be seconds or a number with h, m or s (90, 90s, "
+            f"10m, 2h, 1h30m); got {text!r}."
+        )
+    hours, minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
+    total = 3600 * hours + 60 * minutes + seconds
+    if total <= 0:
+        raise ValueError(f"a duration must be more than 0 seconds; got {text!r}.")
+    return total
 
 
 def is_number(value: Any) -> bool:
