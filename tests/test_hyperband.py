@@ -161,9 +161,7 @@ def history(strategy, done, running=(), idle=1):
         candidate = by_quality[quality]
         fold = FoldResult(candidate.key, 0, {"score": quality}, None, 1, 0.0, 0.0)
         trials.append(Trial(candidate, (fold,), rung, strategy.resources_[rung]))
-    proposals = [
-        Proposal(by_quality[q], strategy.resources_[r], r) for q, r in running
-    ]
+    proposals = [Proposal(by_quality[q], strategy.resources_[r], r) for q, r in running]
     return History(tuple(trials), tuple(proposals), idle)
 
 
@@ -240,7 +238,13 @@ def test_the_candidates_are_random_search_candidates(digits):
         n_jobs=1,
         progress=False,
     ).fit(*digits)
-    rung0 = [p for p, i in zip(search.cv_results_["params"], search.cv_results_["iter"]) if i == 0]
+    rung0 = [
+        p
+        for p, i in zip(
+            search.cv_results_["params"], search.cv_results_["iter"], strict=True
+        )
+        if i == 0
+    ]
     expected = list(ParameterSampler(space, 12, random_state=3))
     assert sorted(map(str, rung0)) == sorted(map(str, expected))
 
@@ -409,7 +413,9 @@ def _literal(text):
 
 
 def test_a_strategy_never_proposes_twice_the_same_work():
-    candidates = make_candidates(ParameterSampler({"a": randint(0, 5)}, 30, random_state=0))
+    candidates = make_candidates(
+        ParameterSampler({"a": randint(0, 5)}, 30, random_state=0)
+    )
     strategy = HyperbandStrategy(
         {"a": randint(0, 5)},
         n_iter=30,

@@ -6,6 +6,7 @@ assertions are on what ran and what was reported, never on wall time.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 import warnings
@@ -77,8 +78,15 @@ def test_a_grid_search_of_minutes_stops_at_its_timeout_and_resumes(tmp_path, fit
 
     def search():
         return GridSearchCV(
-            Slow(), grid, cv=KFold(2), timeout=2, storage=url, study="g", refit=False,
-            n_jobs=1, progress=False,
+            Slow(),
+            grid,
+            cv=KFold(2),
+            timeout=2,
+            storage=url,
+            study="g",
+            refit=False,
+            n_jobs=1,
+            progress=False,
         )
 
     first, messages = caught_timeouts(lambda: search().fit(*xy()))
@@ -109,8 +117,14 @@ def test_a_grid_search_of_minutes_stops_at_its_timeout_and_resumes(tmp_path, fit
 def test_random_search_without_n_iter_draws_until_the_time_runs_out(fits):
     search, _ = caught_timeouts(
         lambda: RandomizedSearchCV(
-            Slow(), {"value": uniform(0, 1)}, n_iter=None, timeout=2,
-            cv=KFold(2), random_state=0, n_jobs=1, progress=False,
+            Slow(),
+            {"value": uniform(0, 1)},
+            n_iter=None,
+            timeout=2,
+            cv=KFold(2),
+            random_state=0,
+            n_jobs=1,
+            progress=False,
         ).fit(*xy())
     )
     n_rows = len(search.cv_results_["params"])
@@ -120,8 +134,14 @@ def test_random_search_without_n_iter_draws_until_the_time_runs_out(fits):
     drawn = [p["value"] for p in search.cv_results_["params"]]
     again, _ = caught_timeouts(
         lambda: RandomizedSearchCV(
-            Slow(), {"value": uniform(0, 1)}, n_iter=None, timeout=2,
-            cv=KFold(2), random_state=0, n_jobs=1, progress=False,
+            Slow(),
+            {"value": uniform(0, 1)},
+            n_iter=None,
+            timeout=2,
+            cv=KFold(2),
+            random_state=0,
+            n_jobs=1,
+            progress=False,
         ).fit(*xy())
     )
     other = [p["value"] for p in again.cv_results_["params"]]
@@ -132,9 +152,18 @@ def test_random_search_without_n_iter_draws_until_the_time_runs_out(fits):
 def test_hyperband_without_n_iter_runs_asha_until_the_time_runs_out(fits):
     search, _ = caught_timeouts(
         lambda: HyperbandSearchCV(
-            Slow(), {"value": uniform(0, 1)}, resource="budget", max_resources=9,
-            min_resources=1, n_iter=None, timeout=2, cv=KFold(2), random_state=0,
-            n_jobs=2, backend="threading", progress=False,
+            Slow(),
+            {"value": uniform(0, 1)},
+            resource="budget",
+            max_resources=9,
+            min_resources=1,
+            n_iter=None,
+            timeout=2,
+            cv=KFold(2),
+            random_state=0,
+            n_jobs=2,
+            backend="threading",
+            progress=False,
         ).fit(*xy())
     )
     assert search.timed_out_ is True
@@ -145,9 +174,17 @@ def test_hyperband_without_n_iter_runs_asha_until_the_time_runs_out(fits):
 def test_halving_stops_at_its_timeout(fits):
     search, messages = caught_timeouts(
         lambda: HalvingRandomSearchCV(
-            Slow(), {"value": uniform(0, 1)}, n_candidates=300, resource="budget",
-            max_resources=9, min_resources=1, timeout=3, cv=KFold(2),
-            random_state=0, n_jobs=1, progress=False,
+            Slow(),
+            {"value": uniform(0, 1)},
+            n_candidates=300,
+            resource="budget",
+            max_resources=9,
+            min_resources=1,
+            timeout=3,
+            cv=KFold(2),
+            random_state=0,
+            n_jobs=1,
+            progress=False,
         ).fit(*xy())
     )
     assert search.timed_out_ is True
@@ -157,13 +194,19 @@ def test_halving_stops_at_its_timeout(fits):
 
 def test_a_timeout_that_leaves_no_candidate_is_an_error(fits):
     search = GridSearchCV(
-        Slow(), {"value": [0.1, 0.2]}, cv=KFold(2), timeout=1e-9, n_jobs=1,
+        Slow(),
+        {"value": [0.1, 0.2]},
+        cv=KFold(2),
+        timeout=1e-9,
+        n_jobs=1,
         progress=False,
     )
     with pytest.raises(
         ValueError,
-        match="timeout must leave time to evaluate a candidate on every split; "
-        "got timeout=1e-09 and no candidate was fully evaluated.",
+        match=re.escape(
+            "timeout must leave time to evaluate a candidate on every split; "
+            "got timeout=1e-09 and no candidate was fully evaluated."
+        ),
     ):
         search.fit(*xy())
 
@@ -181,7 +224,8 @@ def test_n_iter_none_without_a_timeout_is_refused_before_any_fit(fits):
         Slow(), {"value": uniform(0, 1)}, n_iter=None, progress=False
     )
     with pytest.raises(
-        ValueError, match="n_iter must be an int when there is no timeout; got None."
+        ValueError,
+        match=re.escape("n_iter must be an int when there is no timeout; got None."),
     ):
         search.fit(*xy())
     assert fits == []

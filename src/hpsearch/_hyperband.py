@@ -124,7 +124,10 @@ class HyperbandSearchCV(_SearchMixin, BaseSearchCV):
         "param_distributions": [dict, list],
         "scoring": [StrOptions(set(get_scorer_names())), callable, None],
         "resource": [str],
-        "max_resources": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "max_resources": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
         "min_resources": [
             Interval(Integral, 1, None, closed="left"),
             StrOptions({"smallest"}),

@@ -50,7 +50,6 @@ _HPSEARCH_CONSTRAINTS: dict[str, list[Any]] = {
 }
 
 
-
 @dataclasses.dataclass
 class _Fit:
     """What ``fit`` has checked and derived from its arguments."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from hpsearch import load_study
 
-
 GRID = """
 study = "slow"
 
@@ -33,7 +32,13 @@ def test_timeout_stops_a_long_study_and_a_rerun_continues(
     study_file(GRID.replace('"uniform", "constant"', '"uniform"'))
     url = f"sqlite:///{workdir / 'hpsearch.db'}"
     first = hpsearch_subprocess(
-        "run", "study.toml", "--timeout", "2s", "--n-jobs", "1", "--no-progress",
+        "run",
+        "study.toml",
+        "--timeout",
+        "2s",
+        "--n-jobs",
+        "1",
+        "--no-progress",
         cwd=workdir,
     )
     assert first.returncode == 0, first.stderr
@@ -42,7 +47,13 @@ def test_timeout_stops_a_long_study_and_a_rerun_continues(
     done = load_study(url, "slow").progress.done
     assert 0 < done < 40 * 3
     second = hpsearch_subprocess(
-        "run", "study.toml", "--timeout", "2s", "--n-jobs", "1", "--no-progress",
+        "run",
+        "study.toml",
+        "--timeout",
+        "2s",
+        "--n-jobs",
+        "1",
+        "--no-progress",
         cwd=workdir,
     )
     assert second.returncode == 0, second.stderr

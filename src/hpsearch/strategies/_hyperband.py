@@ -146,7 +146,9 @@ class HyperbandStrategy:
         while len(self._brackets) <= i:
             n = len(self._brackets) + 1
             counts = np.bincount(self._brackets, minlength=self.n_brackets_)
-            deficit = [w * n / total - c for w, c in zip(self._weights, counts)]
+            deficit = [
+                w * n / total - c for w, c in zip(self._weights, counts, strict=True)
+            ]
             self._brackets.append(int(np.argmax(deficit)))
         return self._brackets[i]
 
@@ -165,9 +167,7 @@ class HyperbandStrategy:
             for k in range(b, len(self.resources_)):
                 per_rung[k] += m
                 m = ceil(m / self.factor)
-        return [
-            Rung(k, per_rung[k], r) for k, r in enumerate(self.resources_)
-        ]
+        return [Rung(k, per_rung[k], r) for k, r in enumerate(self.resources_)]
 
     def propose(self, history: History) -> Sequence[Proposal]:
         """Up to ``history.idle`` promotions or new candidates."""
@@ -230,7 +230,9 @@ class HyperbandStrategy:
             for rung in range(bracket, len(self.resources_) - 1):
                 if any(b == bracket and r <= rung for b, r in running):
                     break  # this rung may get more results
-                results = sorted(done.get(rung, {}).get(bracket, []), key=lambda e: e[0])
+                results = sorted(
+                    done.get(rung, {}).get(bracket, []), key=lambda e: e[0]
+                )
                 for _, candidate in results[: ceil(len(results) / self.factor)]:
                     if (candidate.key, rung + 1) not in started:
                         return self._proposal(candidate, rung + 1)
