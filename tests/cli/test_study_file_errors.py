@@ -69,7 +69,7 @@ def test_unknown_key_suggests_the_known_one(study_file, hpsearch):
         "Did you mean 'n_jobs'? Keys allowed in [search]: kind, space, scoring, "
         "refit, n_jobs, backend, error_score, return_train_score, n_iter, "
         "random_state, factor, resource, max_resources, min_resources, "
-        "aggressive_elimination, n_candidates.",
+        "aggressive_elimination, n_candidates, brackets.",
     )
 
 
@@ -284,8 +284,8 @@ def test_random_only_options_in_a_grid(study_file, hpsearch):
     check_error(
         hpsearch,
         path,
-        'study.toml, line 9: search.n_iter applies to kind = "random" only; got '
-        "it with kind = 'grid'. Remove it or change the kind.",
+        'study.toml, line 9: search.n_iter applies to kind = "random" or '
+        "\"hyperband\" only; got it with kind = 'grid'. Remove it or change the kind.",
     )
 
 

@@ -303,8 +303,9 @@ def _check_kind(search: dict[str, Any], p: Problems, overrides: Overrides) -> No
         "brackets",
     ):
         if option in search and option not in KINDS[kind].options:
+            names = [f'"{name}"' for name, k in KINDS.items() if option in k.options]
             kinds = " or ".join(
-                f'"{name}"' for name, k in KINDS.items() if option in k.options
+                [", ".join(names[:-1]), names[-1]] if names[1:] else names
             )
             p.add(
                 ("search", option),
