@@ -274,8 +274,8 @@ def test_unknown_search_kind(study_file, hpsearch):
     check_error(
         hpsearch,
         path,
-        "study.toml, line 8: search.kind must be one of 'grid', 'random'; got "
-        "'bayes' (string).",
+        "study.toml, line 8: search.kind must be one of 'grid', 'random', "
+        "'halving_grid', 'halving_random', 'hyperband'; got 'bayes' (string).",
     )
 
 
