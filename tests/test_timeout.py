@@ -81,7 +81,7 @@ def test_a_grid_search_of_minutes_stops_at_its_timeout_and_resumes(tmp_path, fit
             Slow(),
             grid,
             cv=KFold(2),
-            timeout=2,
+            timeout=3,
             storage=url,
             study="g",
             refit=False,
@@ -94,7 +94,7 @@ def test_a_grid_search_of_minutes_stops_at_its_timeout_and_resumes(tmp_path, fit
     assert first.timed_out_ is True
     assert 1 <= n_rows < 2000
     assert messages == [
-        f"timeout=2 expired: {2000 - n_rows} of 2000 proposed candidate "
+        f"timeout=3 expired: {2000 - n_rows} of 2000 proposed candidate "
         "evaluations were not complete and are left out of cv_results_ and "
         "best_*. Run the search again to continue with a fresh budget."
     ]

@@ -28,21 +28,21 @@ folds = 3
 def test_timeout_stops_a_long_study_and_a_rerun_continues(
     study_file, hpsearch_subprocess, workdir
 ):
-    # 40 candidates x 3 folds x 0.1 s: 12 s of fits, stopped after 2 s.
+    # 40 candidates x 3 folds x 0.1 s: 12 s of fits, stopped after 3 s.
     study_file(GRID.replace('"uniform", "constant"', '"uniform"'))
     url = f"sqlite:///{workdir / 'hpsearch.db'}"
     first = hpsearch_subprocess(
         "run",
         "study.toml",
         "--timeout",
-        "2s",
+        "3s",
         "--n-jobs",
         "1",
         "--no-progress",
         cwd=workdir,
     )
     assert first.returncode == 0, first.stderr
-    assert "timeout=2.0 expired:" in first.stderr
+    assert "timeout=3.0 expired:" in first.stderr
     assert "Run the search again to continue with a fresh budget." in first.stderr
     done = load_study(url, "slow").progress.done
     assert 0 < done < 40 * 3
@@ -50,7 +50,7 @@ def test_timeout_stops_a_long_study_and_a_rerun_continues(
         "run",
         "study.toml",
         "--timeout",
-        "2s",
+        "3s",
         "--n-jobs",
         "1",
         "--no-progress",
