@@ -165,7 +165,7 @@ class _SearchMixin(BaseSearchCV):
         >>> from hpsearch import GridSearchCV
         >>> X, y = load_iris(return_X_y=True)
         >>> GridSearchCV(SVC(), {"C": [0.1, 1, 10]}).plan(X, y)
-        [Rung(round=0, n_candidates=3, resource=None)]
+        [Rung(round=0, n_candidates=3, resource=None, n_repeated=0)]
         """
         self._validate_params()
         fit = self._prepare(X, y, params)
