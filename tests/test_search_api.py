@@ -30,7 +30,13 @@ def test_is_a_scikit_learn_search_with_all_its_parameters():
     assert {
         k: v for k, v in params.items() if k in reference
     }.keys() == reference.keys()
-    assert set(params) - set(reference) == {"progress", "storage", "study", "backend"}
+    assert set(params) - set(reference) == {
+        "progress",
+        "storage",
+        "study",
+        "backend",
+        "timeout",
+    }
     random_params = hpsearch.RandomizedSearchCV(SVC(), {"C": [1]}).get_params()
     assert random_params["n_iter"] == 10 and random_params["random_state"] is None
 
