@@ -158,6 +158,42 @@ def test_halving_search_on_dask_equals_scikit_learn(client):
     assert search.best_params_ == sk.best_params_
 
 
+def test_hyperband_on_dask_promotes_and_stores_as_locally(client, tmp_path):
+    from scipy.stats import loguniform
+
+    from hpsearch import HyperbandSearchCV
+
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    options = dict(
+        cv=3, factor=2, n_iter=8, min_resources=30, random_state=0, progress=False
+    )
+    space = {"C": loguniform(1e-3, 1e3)}
+    search = HyperbandSearchCV(
+        SlowClassifier(), space, backend=client, storage=url, study="hb", **options
+    ).fit(X, y)
+    local = HyperbandSearchCV(SlowClassifier(), space, n_jobs=1, **options).fit(X, y)
+    assert search.n_resources_ == local.n_resources_ == [37, 75, 150]
+    # The same candidates on rung 0; ASHA's promotions depend on the order
+    # results arrive, but the best reaches the largest budget either way.
+    assert sorted(
+        p["C"]
+        for p, i in zip(
+            search.cv_results_["params"], search.cv_results_["iter"], strict=True
+        )
+        if i == 0
+    ) == sorted(
+        p["C"]
+        for p, i in zip(
+            local.cv_results_["params"], local.cv_results_["iter"], strict=True
+        )
+        if i == 0
+    )
+    assert search.cv_results_["n_resources"][search.best_index_] == 150
+    assert list(search.workers_) == ["dask"]
+    study = hpsearch.load_study(url, "hb")
+    assert study.best_params_ == search.best_params_
+
+
 @pytest.mark.slow
 def test_command_line_runs_a_study_on_the_cluster_through_its_address(
     cluster, tmp_path

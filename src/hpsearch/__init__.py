@@ -2,7 +2,8 @@
 
 ``GridSearchCV``, ``RandomizedSearchCV``, ``HalvingGridSearchCV`` and
 ``HalvingRandomSearchCV`` are drop-in replacements for scikit-learn's classes
-of the same names.
+of the same names; ``HyperbandSearchCV`` is asynchronous successive halving
+(ASHA) over Hyperband brackets with the same ``cv_results_``.
 """
 
 from hpsearch._early_stopping import EarlyStopper
@@ -20,6 +21,7 @@ from hpsearch._errors import (
     WorkerCrashError,
 )
 from hpsearch._halving import HalvingGridSearchCV, HalvingRandomSearchCV
+from hpsearch._hyperband import HyperbandSearchCV
 from hpsearch._search import GridSearchCV, RandomizedSearchCV
 from hpsearch._version import __version__
 from hpsearch.storage import delete_study, list_studies, load_study
@@ -32,6 +34,7 @@ __all__ = [
     "HalvingGridSearchCV",
     "HalvingRandomSearchCV",
     "HpsearchError",
+    "HyperbandSearchCV",
     "MissingExtraError",
     "NotStorableError",
     "RandomizedSearchCV",

@@ -96,7 +96,7 @@ class _HalvingMixin(_SearchMixin):
 
 
 _EXTRA_DOC = """\
-    progress, storage, study, backend, retry_failed, storage_retry
+    progress, storage, study, backend, retry_failed, storage_retry, timeout
         As in :class:`hpsearch.GridSearchCV`. With a storage, every round's
         results are kept as they arrive (keyed by candidate, resource and
         split), and a rerun resumes mid-round without refitting any of them.
@@ -182,6 +182,7 @@ n_splits_, refit_time_, multimetric_
         backend: Any = None,
         retry_failed: bool = False,
         storage_retry: float = 300.0,
+        timeout: float | None = None,
     ) -> None:
         super().__init__(
             estimator,
@@ -206,6 +207,7 @@ n_splits_, refit_time_, multimetric_
         self.backend = backend
         self.retry_failed = retry_failed
         self.storage_retry = storage_retry
+        self.timeout = timeout
 
     def _check_space(self) -> None:
         self._check_resource(check_grid(self.estimator, self.param_grid))
@@ -281,6 +283,7 @@ error_score, return_train_score, random_state, n_jobs, verbose
         backend: Any = None,
         retry_failed: bool = False,
         storage_retry: float = 300.0,
+        timeout: float | None = None,
     ) -> None:
         super().__init__(
             estimator,
@@ -306,6 +309,7 @@ error_score, return_train_score, random_state, n_jobs, verbose
         self.backend = backend
         self.retry_failed = retry_failed
         self.storage_retry = storage_retry
+        self.timeout = timeout
 
     def _check_space(self) -> None:
         spaces = check_distributions(self.estimator, self.param_distributions)

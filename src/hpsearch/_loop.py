@@ -3,7 +3,8 @@
     ask the strategy for work (at the start, and whenever a worker is free)
     proposals -> tasks (candidate, resource, split), minus stored results
     tasks -> units (planner) -> executor, results recorded as they arrive
-    until nothing runs and the strategy proposes nothing
+    until nothing runs and the strategy proposes nothing (or, past the
+    deadline of a time budget, until what runs has finished)
 
 *What* to evaluate is the strategy's business, *where* it runs the executor's,
 *what was already done* the recorder's (a storage session, or nothing). The
@@ -143,7 +144,14 @@ class SearchRun:
     # Groups tasks into units of work; None: hpsearch._planning.Planner, which
     # shares pipeline prefixes, batches small tasks and learns task times.
     planner: Planning | None = None
+    # A time.monotonic() after which no new work starts (running work
+    # finishes); None: no time budget.
+    deadline: float | None = None
     trials: list[Trial] = field(default_factory=list)
+    # Set by the run: the deadline stopped it, and how many proposals it
+    # left incomplete (out of cv_results_; their stored folds are kept).
+    timed_out: bool = False
+    n_incomplete: int = 0
 
     def __post_init__(self) -> None:
         if self.planner is None:
@@ -171,6 +179,7 @@ class SearchRun:
             finally:
                 self.recorder.close()
                 self.trials = self._ordered_trials()
+                self.n_incomplete = len(self._started) - len(self.trials)
         return self.trials
 
     def _run(self) -> None:
@@ -192,6 +201,12 @@ class SearchRun:
         """Units of work as the executor asks for them; WAIT: none for now."""
         plan: Iterator[Sequence[Task]] = iter(())
         while True:
+            if self.deadline is not None and time.monotonic() >= self.deadline:
+                self.timed_out = True  # no new work; what runs finishes
+                if self._tasks_out:
+                    yield WAIT
+                    continue
+                return
             unit = next(plan, None)
             if unit is not None:
                 self._tasks_out += len(unit)

@@ -13,8 +13,9 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import time
+import warnings
 from collections.abc import Sequence
-from numbers import Real
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
@@ -53,6 +54,7 @@ _HPSEARCH_CONSTRAINTS: dict[str, list[Any]] = {
     "backend": [str, object, None],
     "retry_failed": ["boolean"],
     "storage_retry": [Interval(Real, 0, None, closed="left")],
+    "timeout": [Interval(Real, 0, None, closed="neither"), None],
 }
 
 
@@ -214,7 +216,7 @@ class _SearchMixin(BaseSearchCV):
         >>> from hpsearch import GridSearchCV
         >>> X, y = load_iris(return_X_y=True)
         >>> GridSearchCV(SVC(), {"C": [0.1, 1, 10]}).plan(X, y)
-        [Rung(round=0, n_candidates=3, resource=None)]
+        [Rung(round=0, n_candidates=3, resource=None, n_repeated=0)]
         """
         self._validate_params()
         fit = self._prepare(X, y, params)
@@ -256,6 +258,8 @@ class _SearchMixin(BaseSearchCV):
     def _run(self, fit: _Fit) -> list[Trial]:
         # The study opens first: a mismatch is refused before any worker starts,
         # and a search with random_state=None takes the study's seed.
+        timeout = getattr(self, "timeout", None)
+        deadline = None if timeout is None else time.monotonic() + timeout
         recorder = self._open_recorder(fit)
         # Which study this fit wrote, and where (passwords masked); None without.
         self.study_name_ = getattr(recorder, "name", None)
@@ -340,7 +344,14 @@ class _SearchMixin(BaseSearchCV):
                 listed[key] = listed.get(key, 0) + 1
 
         run = SearchRun(
-            strategy, ctx, executor, recorder, display, on_result, on_start=on_start
+            strategy,
+            ctx,
+            executor,
+            recorder,
+            display,
+            on_result,
+            on_start=on_start,
+            deadline=deadline,
         )
         try:
             trials = run.run()
@@ -348,12 +359,40 @@ class _SearchMixin(BaseSearchCV):
             self.workers_ = dict(executor.lanes)  # where the units ran
         self._strategy_done(strategy)
         search_ctx.call_on_fit_task_end(estimator=self)
+        self.timed_out_ = run.timed_out
+        if run.timed_out:
+            self._report_timeout(run.n_incomplete, len(trials))
         if not trials:
             raise ValueError(
                 "No fits were performed. Was the CV iterator empty? "
                 "Were there no candidates?"
             )
         return trials
+
+    def _report_timeout(self, n_incomplete: int, n_complete: int) -> None:
+        """Say what the time budget left out (or refuse a budget that left
+        nothing)."""
+        timeout = getattr(self, "timeout", None)
+        resume = (
+            " Run the search again to continue with a fresh budget."
+            if getattr(self, "storage", None) is not None
+            else " Give a storage to continue it later, or a larger timeout."
+        )
+        if not n_complete:
+            raise ValueError(
+                f"timeout must leave time to evaluate a candidate on every "
+                f"split; got timeout={timeout!r} and no candidate was fully "
+                f"evaluated.{resume}"
+            )
+        if n_incomplete:
+            warnings.warn(
+                f"timeout={timeout!r} expired: {n_incomplete} of "
+                f"{n_incomplete + n_complete} proposed candidate evaluations "
+                f"were not complete and are left out of cv_results_ and best_*."
+                + resume,
+                UserWarning,
+                stacklevel=4,
+            )
 
     def _finish(self, trials: list[Trial], fit: _Fit) -> None:
         # The fit failures first, then non-finite scores: scikit-learn's order.
@@ -441,6 +480,15 @@ class _SearchMixin(BaseSearchCV):
         return frame
 
 
+def check_n_iter(search: Any) -> None:
+    """``n_iter=None`` (draw until the time runs out) needs a timeout."""
+    if search.n_iter is None and getattr(search, "timeout", None) is None:
+        raise ValueError(
+            "n_iter must be an int when there is no timeout; got None. "
+            "Give n_iter, or a timeout to draw candidates until it expires."
+        )
+
+
 class GridSearchCV(_SearchMixin, _SkGridSearchCV):
     """Exhaustive search over a parameter grid, scikit-learn's GridSearchCV.
 
@@ -479,6 +527,12 @@ error_score, return_train_score
         are committed in order once the storage is back. Past this bound the
         search stops with a StorageError that says how to resume. Five
         minutes cover a server restart or a managed database's failover.
+    timeout : float or None, default=None
+        Seconds after which no new work starts; work that runs then
+        finishes. ``cv_results_`` and ``best_*`` hold the candidates fully
+        evaluated by then (``timed_out_`` is True), and a warning says how
+        many were not. With a storage, running the search again continues
+        with a fresh budget (nothing stored is fitted again).
 
     Attributes
     ----------
@@ -537,6 +591,7 @@ feature_names_in_
         backend: Any = None,
         retry_failed: bool = False,
         storage_retry: float = 300.0,
+        timeout: float | None = None,
     ) -> None:
         super().__init__(
             estimator=estimator,
@@ -556,6 +611,7 @@ feature_names_in_
         self.backend = backend
         self.retry_failed = retry_failed
         self.storage_retry = storage_retry
+        self.timeout = timeout
 
     def _check_space(self) -> None:
         check_grid(self.estimator, self.param_grid)
@@ -574,10 +630,13 @@ class RandomizedSearchCV(_SearchMixin, _SkRandomizedSearchCV):
 
     Parameters
     ----------
-    estimator, param_distributions, n_iter, scoring, n_jobs, refit, cv, verbose, \
+    estimator, param_distributions, scoring, n_jobs, refit, cv, verbose, \
 pre_dispatch, random_state, error_score, return_train_score
         As in :class:`sklearn.model_selection.RandomizedSearchCV`.
-    progress, storage, study, backend, retry_failed, storage_retry
+    n_iter : int or None, default=10
+        As in scikit-learn; None draws candidates until ``timeout`` expires
+        (a list-only space: until its grid is exhausted).
+    progress, storage, study, backend, retry_failed, storage_retry, timeout
         As in :class:`GridSearchCV`.
 
     Examples
@@ -599,6 +658,7 @@ pre_dispatch, random_state, error_score, return_train_score
     _parameter_constraints: dict = {
         **_SkRandomizedSearchCV._parameter_constraints,
         **_HPSEARCH_CONSTRAINTS,
+        "n_iter": [Interval(Integral, 1, None, closed="left"), None],
     }
 
     def __init__(
@@ -622,6 +682,7 @@ pre_dispatch, random_state, error_score, return_train_score
         backend: Any = None,
         retry_failed: bool = False,
         storage_retry: float = 300.0,
+        timeout: float | None = None,
     ) -> None:
         super().__init__(
             estimator=estimator,
@@ -643,9 +704,11 @@ pre_dispatch, random_state, error_score, return_train_score
         self.backend = backend
         self.retry_failed = retry_failed
         self.storage_retry = storage_retry
+        self.timeout = timeout
 
     def _check_space(self) -> None:
         check_distributions(self.estimator, self.param_distributions)
+        check_n_iter(self)
 
     def _make_strategy(self, fit: _Fit, random_state: Any = None) -> Strategy:
         seed = self.random_state if random_state is None else random_state

@@ -106,7 +106,8 @@ def test_a_halving_option_on_a_grid_kind_is_refused(study_file, hpsearch):
     result = hpsearch("run", "study.toml", "--dry-run")
     assert result.exit_code == 2
     assert (
-        'search.factor applies to kind = "halving_grid" or "halving_random" only; '
+        'search.factor applies to kind = "halving_grid", "halving_random" or '
+        '"hyperband" only; '
         "got it with kind = 'grid'. Remove it or change the kind." in result.output
     )
 

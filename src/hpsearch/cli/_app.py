@@ -30,7 +30,7 @@ from hpsearch.cli import _columns as columns
 from hpsearch.cli import _output as out
 from hpsearch.cli._failures import FailureReport, failure_report
 from hpsearch.cli._lookup import find_study
-from hpsearch.cli._schema import DEFAULT_STORAGE, Overrides
+from hpsearch.cli._schema import DEFAULT_STORAGE, Overrides, parse_duration
 from hpsearch.cli._studyfile import StudyPlan, load_study_file
 from hpsearch.storage._recorder import caller_tells_how_to_resume
 
@@ -110,6 +110,20 @@ def cli(debug: bool) -> None:
 # run
 
 
+class Duration(click.ParamType):
+    """Seconds, from "90", "90s", "10m", "2h" or "1h30m"."""
+
+    name = "duration"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> float:
+        if isinstance(value, int | float):
+            return float(value)
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
 @cli.command()
 @click.argument("study_file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
@@ -141,7 +155,14 @@ def cli(debug: bool) -> None:
     "--n-iter",
     type=click.IntRange(min=1),
     default=None,
-    help="Candidates to sample (random search).",
+    help="Candidates to sample (random search, hyperband).",
+)
+@click.option(
+    "--timeout",
+    type=Duration(),
+    default=None,
+    help="Time budget: 90, 90s, 10m, 2h or 1h30m. When it expires no new "
+    "work starts and running fits finish; running again continues.",
 )
 @click.option(
     "--retry-failed",
@@ -166,6 +187,7 @@ def run(
     backend: str | None,
     n_iter: int | None,
     retry_failed: bool,
+    timeout: float | None,
     n_top: int,
     progress: bool,
     as_json: bool,
@@ -178,7 +200,9 @@ def run(
     report of the errors follows and the exit code is 2; --retry-failed runs
     the failed fits again once their cause is fixed.
     """
-    overrides = Overrides(storage, study, n_jobs, backend, n_iter, retry_failed)
+    overrides = Overrides(
+        storage, study, n_jobs, backend, n_iter, retry_failed, timeout
+    )
     default = os.environ.get("HPSEARCH_STORAGE") or DEFAULT_STORAGE
     plan = load_study_file(study_file, overrides, progress=progress, storage=default)
     if dry_run:
@@ -290,6 +314,7 @@ def _resume_command(plan: StudyPlan, overrides: Overrides, retry: bool = False) 
         ("--n-jobs", overrides.n_jobs),
         ("--backend", overrides.backend),
         ("--n-iter", overrides.n_iter),
+        ("--timeout", overrides.timeout),
     ]:
         if value is not None:
             words += [option, str(value)]

@@ -9,6 +9,7 @@ command reports every problem it can.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,7 @@ import scipy.stats
 from sklearn.metrics import get_scorer_names
 
 from hpsearch._halving import HalvingGridSearchCV, HalvingRandomSearchCV
+from hpsearch._hyperband import HyperbandSearchCV
 from hpsearch._search import GridSearchCV, RandomizedSearchCV
 from hpsearch.cli._toml import KeyPath, Problems, describe
 
@@ -64,6 +66,20 @@ KINDS: dict[str, Kind] = {
         "param_distributions",
         distributions=True,
         options=(*HALVING_OPTIONS, "n_candidates", "random_state"),
+    ),
+    "hyperband": Kind(
+        HyperbandSearchCV,
+        "param_distributions",
+        distributions=True,
+        options=(
+            "factor",
+            "resource",
+            "max_resources",
+            "min_resources",
+            "n_iter",
+            "brackets",
+            "random_state",
+        ),
     ),
 }
 
@@ -181,7 +197,8 @@ DATA_FIELDS: dict[str, Field] = {
 SEARCH_FIELDS: dict[str, Field] = {
     "kind": Field(
         "string",
-        "The search: grid (default), random, halving_grid or halving_random.",
+        "The search: grid (default), random, halving_grid, halving_random or "
+        "hyperband.",
         enum=tuple(KINDS),
     ),
     "space": Field(
@@ -232,6 +249,11 @@ SEARCH_FIELDS: dict[str, Field] = {
         "any",
         'halving_random: candidates of the first round, a number or "exhaust".',
         schema={"anyOf": [{"type": "integer"}, {"const": "exhaust"}]},
+    ),
+    "brackets": Field(
+        "integer",
+        "hyperband: how many Hyperband brackets (1: plain ASHA, the default).",
+        minimum=1,
     ),
 }
 CV_FIELDS: dict[str, Field] = {
@@ -290,6 +312,27 @@ class Overrides:
     backend: str | None = None
     n_iter: int | None = None
     retry_failed: bool = False
+    timeout: float | None = None
+
+
+_DURATION = re.compile(
+    r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?"
+)
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in "90", "90s", "10m", "2h", "1h30m" or "1.5h"; ValueError else."""
+    match = _DURATION.fullmatch(text.strip().lower())
+    if not text.strip() or match is None or not any(match.groups()):
+        raise ValueError(
+            f"a duration must be seconds or a number with h, m or s (90, 90s, "
+            f"10m, 2h, 1h30m); got {text!r}."
+        )
+    hours, minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
+    total = 3600 * hours + 60 * minutes + seconds
+    if total <= 0:
+        raise ValueError(f"a duration must be more than 0 seconds; got {text!r}.")
+    return total
 
 
 def is_number(value: Any) -> bool:
@@ -436,10 +479,17 @@ def _check_kind(search: dict[str, Any], p: Problems, overrides: Overrides) -> No
             f"must be one of {', '.join(map(repr, KINDS))}; got {describe(kind)}.",
         )
         return
-    for option in ("n_iter", "random_state", *HALVING_OPTIONS, "n_candidates"):
+    for option in (
+        "n_iter",
+        "random_state",
+        *HALVING_OPTIONS,
+        "n_candidates",
+        "brackets",
+    ):
         if option in search and option not in KINDS[kind].options:
+            names = [f'"{name}"' for name, k in KINDS.items() if option in k.options]
             kinds = " or ".join(
-                f'"{name}"' for name, k in KINDS.items() if option in k.options
+                [", ".join(names[:-1]), names[-1]] if names[1:] else names
             )
             p.add(
                 ("search", option),
@@ -449,7 +499,7 @@ def _check_kind(search: dict[str, Any], p: Problems, overrides: Overrides) -> No
     if overrides.n_iter is not None and "n_iter" not in KINDS[kind].options:
         p.add(
             ("search", "kind"),
-            f'must be "random" for --n-iter to apply; got {kind!r}.',
+            f'must be "random" or "hyperband" for --n-iter to apply; got {kind!r}.',
         )
 
 

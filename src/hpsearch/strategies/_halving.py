@@ -145,24 +145,9 @@ class HalvingStrategy:
         print(f"factor: {self.factor}")
 
     def _subsample(self, n_resources: int) -> tuple[Split, ...]:
-        """Every split subsampled as scikit-learn's ``_SubsampleMetaSplitter``."""
-        fraction = n_resources / self.n_samples
-        out = []
-        for train, test in self.base_splits:
-            train = resample(
-                train,
-                replace=False,
-                random_state=self.random_state,
-                n_samples=int(fraction * len(train)),
-            )
-            test = resample(
-                test,
-                replace=False,
-                random_state=self.random_state,
-                n_samples=int(fraction * len(test)),
-            )
-            out.append((train, test))
-        return tuple(out)
+        return subsample(
+            self.base_splits, n_resources, self.n_samples, self.random_state
+        )
 
     def _top_k(
         self, round_: Sequence[Proposal], trials: Sequence[Trial], k: int
@@ -183,3 +168,26 @@ class HalvingStrategy:
             for f in trial.folds
         ]
         return float(np.array([values], dtype=np.float64).mean(axis=1)[0])
+
+
+def subsample(
+    base_splits: Sequence[Split], n_resources: int, n_samples: int, random_state: Any
+) -> tuple[Split, ...]:
+    """Every split subsampled as scikit-learn's ``_SubsampleMetaSplitter``."""
+    fraction = n_resources / n_samples
+    out = []
+    for train, test in base_splits:
+        train = resample(
+            train,
+            replace=False,
+            random_state=random_state,
+            n_samples=int(fraction * len(train)),
+        )
+        test = resample(
+            test,
+            replace=False,
+            random_state=random_state,
+            n_samples=int(fraction * len(test)),
+        )
+        out.append((train, test))
+    return tuple(out)
