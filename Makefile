@@ -52,7 +52,7 @@ $(STAMP_OLDEST): pyproject.toml
 	touch $(STAMP_OLDEST)
 
 # The whole suite on the oldest supported scikit-learn (CI runs it too).
-test-oldest: $(STAMP_OLDEST)
+test-oldest: $(STAMP_OLDEST) $(CHROMIUM)
 	$(VENV_OLDEST)/bin/python -m pytest $(PYTEST_ARGS)
 
 # The API reference from the numpydoc docstrings (Sphinx), warnings as errors.
