@@ -24,6 +24,18 @@ from crashing_estimators import Crashing, fits
 N_SPLITS = 2
 
 
+@pytest.fixture(autouse=True)
+def fresh_workers():
+    """The crashes must not reach later tests through joblib's shared workers:
+    a fit that crashes a worker as a test ends would break the next test's
+    pool. Start and end each test with the reusable workers stopped."""
+    from joblib.externals.loky import get_reusable_executor
+
+    get_reusable_executor().shutdown(wait=True, kill_workers=True)
+    yield
+    get_reusable_executor().shutdown(wait=True, kill_workers=True)
+
+
 def _data():
     X = np.random.default_rng(0).normal(size=(60, 3))
     X[:, 0] = np.arange(60)  # row 0 marks the split whose fits crash

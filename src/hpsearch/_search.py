@@ -98,7 +98,8 @@ class _SearchMixin(BaseSearchCV):
         >>> GridSearchCV(SVC(), {"C": [1, "big"]}).check_space()
         Traceback (most recent call last):
         ...
-        hpsearch._errors.SpaceError: param_grid['C'] holds values that SVC does not accept: 'big' (str). The 'C' parameter of SVC must be a float in the range (0.0, inf].
+        hpsearch._errors.SpaceValueError: The 'C' parameter of SVC must be a float in the range (0.0, inf]. Got 'big' instead.
+        param_grid['C'] holds values that SVC does not accept: 'big' (str). The 'C' parameter of SVC must be a float in the range (0.0, inf].
         """  # noqa: E501
         self._check_space()
 

@@ -115,7 +115,11 @@ def fresh_database(base: str) -> Iterator[str]:
     from hpsearch.storage._sql import storage_url
 
     name = f"hpsearch_dash_{uuid.uuid4().hex[:10]}"
-    engine = sa.create_engine(storage_url(base), isolation_level="AUTOCOMMIT")
+    # pool_pre_ping: the server may have restarted since (the storage outage
+    # tests restart it), and the pooled connection with it.
+    engine = sa.create_engine(
+        storage_url(base), isolation_level="AUTOCOMMIT", pool_pre_ping=True
+    )
     with engine.connect() as conn:
         conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
     url = sa.make_url(base).set(database=name)

@@ -204,7 +204,7 @@ def set_fixed(
     # listed by get_params: the API's space check below judges them.
     known = {k: v for k, v in params.items() if k in valid or settable(estimator, k, v)}
     for name in params:
-        if name not in valid:
+        if name not in known:
             close = difflib.get_close_matches(name, list(valid), n=3)
             hint = f"Did you mean {' or '.join(map(repr, close))}? " if close else ""
             p.add(
