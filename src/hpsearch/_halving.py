@@ -33,9 +33,6 @@ class _HalvingMixin(_SearchMixin):
     def _resource(self) -> str | None:
         return self.resource
 
-    def _spaces(self) -> list[Any]:
-        raise NotImplementedError
-
     def _check_resource(self, spaces: list[Any]) -> None:
         """The resource must not be searched."""
         resource = self.resource

@@ -33,12 +33,14 @@ from hpsearch.strategies import History, Strategy, Trial
 class Recorder(Protocol):
     """Where fold results are kept as they arrive (a storage's study).
 
-    Contract: ``record`` may commit in the background, but never holds more
-    than one batch uncommitted: when it returns, every earlier batch is
-    committed. A killed search thus loses at most the units in flight and the
-    batch being committed; ``close`` waits for that batch and marks the run
-    finished or interrupted. ``random_state`` is the seed the study keeps for
-    a search whose ``random_state`` is None (None: use the search's own).
+    Contract: ``record`` may commit in the background, in order. While the
+    storage answers it holds at most one batch uncommitted, so a killed search
+    loses at most the units in flight and the batch being committed; while the
+    storage is away (within ``storage_retry``) results wait in memory and the
+    fits go on, and past that bound ``record`` raises. ``close`` waits for the
+    writes and marks the run finished, failed or interrupted. ``random_state``
+    is the seed the study keeps for a search whose ``random_state`` is None
+    (None: use the search's own).
     """
 
     random_state: int | None
