@@ -208,12 +208,16 @@ function studyPage() {
     for (const kind of d.plots) await drawPlot(kind);
   }
 
+  function fetchTrials() {
+    return api("/api/trials", {
+      study: name, sort: state.sort, order: state.order, q: state.q,
+      status: state.status, offset: state.offset, limit: state.limit,
+    });
+  }
+
   async function loadTrials() {
     try {
-      const result = await api("/api/trials", {
-        study: name, sort: state.sort, order: state.order, q: state.q,
-        status: state.status, offset: state.offset, limit: state.limit,
-      });
+      const result = await fetchTrials();
       showError("qerror", null);
       renderTrials(result);
     } catch (error) {
@@ -250,18 +254,13 @@ function studyPage() {
     table.dataset.query = JSON.stringify(state);
   }
 
-  async function loadFailures() {
-    try {
-      const result = await api("/api/failures", { study: name, limit: 50 });
-      document.getElementById("nfailed").textContent = `(${result.total})`;
-      document.getElementById("failures").replaceChildren(...(result.rows.length
-        ? result.rows.map((f) => el("div", { class: "failure" },
-          el("div", {}, `candidate ${f.candidate}, split ${f.split}: `, el("code", {}, f.params)),
-          el("pre", {}, f.error)))
-        : [el("p", { class: "muted" }, "No failed fit.")]));
-    } catch (error) {
-      showError("error", error);
-    }
+  function renderFailures(result) {
+    document.getElementById("nfailed").textContent = `(${result.total})`;
+    document.getElementById("failures").replaceChildren(...(result.rows.length
+      ? result.rows.map((f) => el("div", { class: "failure" },
+        el("div", {}, `candidate ${f.candidate}, split ${f.split}: `, el("code", {}, f.params)),
+        el("pre", {}, f.error)))
+      : [el("p", { class: "muted" }, "No failed fit.")]));
   }
 
   async function refresh() {
@@ -269,10 +268,18 @@ function studyPage() {
       const d = await api("/api/study", { name });
       showError("error", null);
       if (d.version === version) return;
+      // Everything is fetched first and shown at once, so that the progress,
+      // the trial table and the failures never show two different reads.
+      const [trials, failures] = await Promise.all([
+        fetchTrials().then((r) => ({ r }), (e) => ({ e })),
+        api("/api/failures", { study: name, limit: 50 }),
+      ]);
       version = d.version;
       detail = d;
       renderDetail(d);
-      await Promise.all([loadTrials(), loadFailures()]);
+      if (trials.e) showError("qerror", trials.e);
+      else { showError("qerror", null); renderTrials(trials.r); }
+      renderFailures(failures);
       document.body.dataset.version = version;
       // Milliseconds from the navigation to the data shown, then to the plots.
       if (!document.body.dataset.shownMs) document.body.dataset.shownMs = Math.round(performance.now());
