@@ -6,6 +6,11 @@
     until nothing runs and the strategy proposes nothing (or, past the
     deadline of a time budget, until what runs has finished)
 
+With a study shared by several processes, each unit's tasks are claimed
+first (``recorder.claim``): the loop runs the tasks it holds, takes the
+results others stored, and at the end waits for the tasks others hold
+(``recorder.elsewhere``), taking over those whose holder stopped.
+
 *What* to evaluate is the strategy's business, *where* it runs the executor's,
 *what was already done* the recorder's (a storage session, or nothing). The
 loop owns the run: it opens nothing, but it closes the executor, the progress
@@ -23,8 +28,15 @@ from typing import Any, Protocol
 
 from hpsearch._errors import WorkerCrashError
 from hpsearch._evaluate import EvalContext, failed_result
-from hpsearch._planning import Planner
-from hpsearch._records import FoldResult, Proposal, Resource, Task, TaskKey
+from hpsearch._planning import Planner, Unit
+from hpsearch._records import (
+    Assignment,
+    FoldResult,
+    Proposal,
+    Resource,
+    Task,
+    TaskKey,
+)
 from hpsearch._worker import evaluate_unit
 from hpsearch.executors import WAIT, Executor, LostTask
 from hpsearch.strategies import History, Strategy, Trial
@@ -57,6 +69,17 @@ class Recorder(Protocol):
         """Keep these results durably."""
         ...
 
+    def claim(self, tasks: Sequence[Task]) -> Assignment:
+        """Take the tasks no other live process holds; the results others
+        stored for the rest (a study shared by several processes)."""
+        ...
+
+    def elsewhere(self, wait: bool) -> Assignment | None:
+        """Claim again the tasks other processes held (their results, or the
+        tasks whose holder stopped); None when none are held elsewhere. With
+        ``wait``, first wait a moment: nothing else is left to do."""
+        ...
+
     def interruptible(self) -> contextlib.AbstractContextManager[None]:
         """A context in which SIGINT/SIGTERM stop the run cleanly."""
         ...
@@ -80,6 +103,14 @@ class MemoryRecorder:
 
     def record(self, results: Sequence[FoldResult]) -> None:
         """Nothing to keep: the search holds its own results."""
+
+    def claim(self, tasks: Sequence[Task]) -> Assignment:
+        """Every task is this search's."""
+        return Assignment(tuple(tasks))
+
+    def elsewhere(self, wait: bool) -> Assignment | None:
+        """No other process shares the work."""
+        return None
 
     def interruptible(self) -> contextlib.AbstractContextManager[None]:
         """Ctrl-C raises KeyboardInterrupt as usual."""
@@ -211,6 +242,9 @@ class SearchRun:
                 return
             unit = next(plan, None)
             if unit is not None:
+                unit = self._claim(unit)
+                if not unit:
+                    continue
                 self._tasks_out += len(unit)
                 self._units_out += 1
                 yield unit
@@ -224,9 +258,18 @@ class SearchRun:
             proposals = list(self.strategy.propose(history))
             if proposals:
                 plan = iter(self._start(proposals))
-            elif self._tasks_out:
+                continue
+            # Tasks other processes hold: their results, or the tasks of one
+            # that stopped (waited for once nothing of ours runs).
+            others = self.recorder.elsewhere(wait=not self._tasks_out)
+            if others is not None:
+                self._accept(others.done)
+                if others.mine:
+                    plan = iter(self._plan(others.mine))
+                    continue
+            if self._tasks_out:
                 yield WAIT  # results to come will tell the strategy more
-            else:
+            elif others is None:
                 return
 
     def _start(self, proposals: Sequence[Proposal]) -> Iterable[Sequence[Task]]:
@@ -263,8 +306,25 @@ class SearchRun:
                 self._complete(work)
         if not tasks:
             return []
+        return self._plan(tasks)
+
+    def _plan(self, tasks: Sequence[Task]) -> Iterable[Sequence[Task]]:
         assert self.planner is not None
         return self.planner(tasks, self.executor.n_workers)
+
+    def _claim(self, unit: Sequence[Task]) -> Sequence[Task]:
+        """The unit's tasks this process holds; results stored by others taken."""
+        assigned = self.recorder.claim(unit)
+        self._accept(assigned.done)
+        if len(assigned.mine) == len(unit):
+            return unit
+        mine = {t.key for t in assigned.mine}
+        kept = [i for i, task in enumerate(unit) if task.key in mine]
+        if isinstance(unit, Unit):
+            return Unit(
+                tuple(unit.tasks[i] for i in kept), tuple(unit.chains[i] for i in kept)
+            )
+        return [unit[i] for i in kept]
 
     def _receive(self, received: Sequence[FoldResult | LostTask]) -> None:
         results: list[FoldResult] = [
@@ -272,9 +332,15 @@ class SearchRun:
         ]
         self.recorder.record(results)
         self._units_out -= 1
+        self._tasks_out -= len(results)
+        self._accept(results)
+
+    def _accept(self, results: Sequence[FoldResult]) -> None:
+        """Results of this process's units, or stored by another process."""
         observe = getattr(self.planner, "observe", None)
         for result in results:
-            self._tasks_out -= 1
+            if result.key in self._known:
+                continue  # a task of another process, already taken
             self._known[result.key] = result
             if observe is not None:
                 observe(result)  # sizes the batches still to come

@@ -106,3 +106,16 @@ class FoldResult:
     def key(self) -> TaskKey:
         """(candidate key, resource, split)."""
         return (self.candidate_key, self.resource, self.split)
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """What a search process may do with some tasks of a shared study.
+
+    ``mine``: the tasks it now holds a lease on (or all of them, when no other
+    process shares the study); ``done``: results other processes stored for
+    some of the rest. Tasks in neither are held by another live process.
+    """
+
+    mine: tuple[Task, ...] = ()
+    done: tuple[FoldResult, ...] = ()

@@ -115,6 +115,13 @@ class _SearchMixin(BaseSearchCV):
         """What a task's resource is: "n_samples", a parameter, or None."""
         return None
 
+    def _splits_work(self) -> bool:
+        """Whether processes running this search on one study split its work:
+        true where every candidate is planned at the start (grid, random with
+        ``n_iter``); a search whose next work depends on the results so far
+        refuses a second live process on its study."""
+        return False
+
     def _strategy_done(self, strategy: Strategy) -> None:
         """Take what the strategy found out (halving's fitted attributes)."""
         self._more_results = dict(getattr(strategy, "more_results", {}))
@@ -508,7 +515,10 @@ error_score, return_train_score
         Draw a progress bar on stderr; None draws it when stderr is a terminal.
     storage : str, path or storage object, default=None
         Where results are kept: ``"sqlite:///runs.db"``, a file path (SQLite),
-        ``"postgresql://..."``. None keeps them in memory only.
+        ``"postgresql://..."``. None keeps them in memory only. Processes
+        running the same search on one storage share its study's work: each
+        fits what no other live process holds, and each ends with the full
+        ``cv_results_``.
     study : str, default=None
         The study's name in the storage; None derives one from the search.
     backend : str, Client or None, default=None
@@ -620,6 +630,9 @@ feature_names_in_
     def _make_strategy(self, fit: _Fit, random_state: Any = None) -> Strategy:
         return GridStrategy(self.param_grid)
 
+    def _splits_work(self) -> bool:
+        return not self._custom_search()
+
 
 class RandomizedSearchCV(_SearchMixin, _SkRandomizedSearchCV):
     """Randomized search over parameter settings, scikit-learn's RandomizedSearchCV.
@@ -714,3 +727,6 @@ pre_dispatch, random_state, error_score, return_train_score
     def _make_strategy(self, fit: _Fit, random_state: Any = None) -> Strategy:
         seed = self.random_state if random_state is None else random_state
         return RandomStrategy(self.param_distributions, self.n_iter, seed)
+
+    def _splits_work(self) -> bool:
+        return self.n_iter is not None and not self._custom_search()

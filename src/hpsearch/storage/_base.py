@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from hpsearch._errors import StudyNotFoundError
-from hpsearch._records import FoldResult
+from hpsearch._records import FoldResult, TaskKey
 
 # One entry of a study's plan: (candidate key, resource, round).
 PlanEntry = tuple[str, Any, int]
@@ -39,7 +39,14 @@ class StoredCandidate:
 
 @dataclass(frozen=True)
 class RunRecord:
-    """One search process working on a study (from fit's start to its end)."""
+    """One search process working on a study (from fit's start to its end).
+
+    A run with ``lease_seconds`` keeps a heartbeat: the storage stamps
+    ``heartbeat_at`` with its own clock when the run is stored and at each
+    ``renew``; a run whose last beat is older than ``lease_seconds`` has
+    stopped, whatever its ``state`` says. Runs written before schema 3 have
+    neither (None).
+    """
 
     run_id: str
     state: RunState
@@ -47,6 +54,26 @@ class RunRecord:
     pid: int
     started_at: float
     ended_at: float | None = None
+    heartbeat_at: float | None = None
+    lease_seconds: float | None = None
+
+    def alive(self, now: float) -> bool | None:
+        """Whether the run still beats at ``now`` (the storage's clock); None
+        when it keeps no heartbeat (written before schema 3)."""
+        if self.state != "running":
+            return False
+        if self.heartbeat_at is None or self.lease_seconds is None:
+            return None
+        return now - self.heartbeat_at <= self.lease_seconds
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """What :meth:`Storage.claim` found: the tasks now held by the caller,
+    and the stored results of tasks already done."""
+
+    mine: Sequence[TaskKey] = ()
+    done: Sequence[FoldResult] = ()
 
 
 @dataclass(frozen=True)
@@ -65,6 +92,8 @@ class StudyData:
     plan: Sequence[PlanEntry] = ()
     results: Sequence[FoldResult] = ()
     runs: Sequence[RunRecord] = ()
+    # The storage's clock when it was read: what run heartbeats compare with.
+    now: float | None = None
 
 
 @runtime_checkable
@@ -82,6 +111,14 @@ class Storage(Protocol):
       ``add_results`` keeps the first result written for a (candidate,
       resource, split) and ignores later ones, except that a later result
       replaces a stored failed one (a retried fit).
+    - Processes sharing a study split its work with leases: ``claim`` takes
+      the tasks no live run holds (free ones, and those whose lease expired),
+      atomically; ``renew`` extends a run's leases and stamps its heartbeat;
+      ``add_results`` with ``run_id`` releases that run's claims on the
+      results' tasks in the same transaction, and ``set_run`` with a state
+      other than running releases all of them. Times of leases and
+      heartbeats are the storage's own clock (the database server's), so
+      machines whose clocks differ agree.
     - Records are plain data (JSON text and numbers); nothing is pickled.
     - ``url`` names the storage in messages (passwords hidden).
     """
@@ -115,13 +152,36 @@ class Storage(Protocol):
         """Store candidates and set (or, with ``extend``, extend) the plan."""
         ...
 
-    def add_results(self, name: str, results: Sequence[FoldResult]) -> None:
+    def add_results(
+        self, name: str, results: Sequence[FoldResult], *, run_id: str | None = None
+    ) -> None:
         """Store fold results; a (candidate, resource, split) stored is kept
-        unless it failed."""
+        unless it failed. With ``run_id``, release that run's claims on them."""
         ...
 
     def set_run(self, name: str, run: RunRecord) -> None:
-        """Store or update a run record (by ``run.run_id``)."""
+        """Store or update a run record (by ``run.run_id``); stamp its
+        heartbeat when it has ``lease_seconds``; release its claims when its
+        state is not running."""
+        ...
+
+    def claim(
+        self,
+        name: str,
+        run_id: str,
+        tasks: Sequence[TaskKey],
+        lease_seconds: float,
+        *,
+        retry_failed: bool = False,
+    ) -> Claimed:
+        """Lease to ``run_id`` for ``lease_seconds`` the ``tasks`` that have no
+        stored result and no live claim of another run; return those and the
+        stored results of the others that are done (a failed result counts as
+        not done with ``retry_failed``)."""
+        ...
+
+    def renew(self, name: str, run_id: str, lease_seconds: float) -> None:
+        """Stamp the run's heartbeat and extend its claims by ``lease_seconds``."""
         ...
 
     def read(self, name: str) -> StudyData:

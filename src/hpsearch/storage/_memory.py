@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import time
 from collections.abc import Sequence
 
-from hpsearch._records import FoldResult
+from hpsearch._records import FoldResult, TaskKey
 from hpsearch.storage._base import (
+    Claimed,
     PlanEntry,
     RunRecord,
     StoredCandidate,
@@ -36,6 +38,8 @@ class MemoryStorage:
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._studies: dict[str, StudyData] = {}
+        # Per study: task -> (run id, expiry) of its lease.
+        self._claims: dict[str, dict[TaskKey, tuple[str, float]]] = {}
 
     def __repr__(self) -> str:
         return "MemoryStorage()"
@@ -62,6 +66,7 @@ class MemoryStorage:
     def delete_study(self, name: str) -> bool:
         """Delete a study with its results; False if there was none."""
         with self._lock:
+            self._claims.pop(name, None)
             return self._studies.pop(name, None) is not None
 
     def add_trials(
@@ -83,10 +88,17 @@ class MemoryStorage:
                 data, candidates=stored, plan=tuple(new_plan)
             )
 
-    def add_results(self, name: str, results: Sequence[FoldResult]) -> None:
+    def add_results(
+        self, name: str, results: Sequence[FoldResult], *, run_id: str | None = None
+    ) -> None:
         """Store fold results; a (candidate, resource, split) stored is kept
-        unless it failed."""
+        unless it failed. With ``run_id``, release that run's claims on them."""
         with self._lock:
+            if run_id is not None:
+                claims = self._claims.get(name, {})
+                for result in results:
+                    if claims.get(result.key, ("",))[0] == run_id:
+                        del claims[result.key]
             data = self._get(name)
             stored = {r.key: r for r in data.results}
             for result in results:
@@ -99,16 +111,70 @@ class MemoryStorage:
             )
 
     def set_run(self, name: str, run: RunRecord) -> None:
-        """Store or update a run record (by ``run.run_id``)."""
+        """Store or update a run record (by ``run.run_id``); stamp its
+        heartbeat when it has ``lease_seconds``; release its claims when its
+        state is not running."""
         with self._lock:
             data = self._get(name)
+            if run.lease_seconds is not None:
+                run = dataclasses.replace(run, heartbeat_at=time.time())
+            if run.state != "running":
+                claims = self._claims.get(name, {})
+                for task in [t for t, (r, _) in claims.items() if r == run.run_id]:
+                    del claims[task]
             runs = [r for r in data.runs if r.run_id != run.run_id]
             self._studies[name] = dataclasses.replace(data, runs=(*runs, run))
+
+    def claim(
+        self,
+        name: str,
+        run_id: str,
+        tasks: Sequence[TaskKey],
+        lease_seconds: float,
+        *,
+        retry_failed: bool = False,
+    ) -> Claimed:
+        """Lease to ``run_id`` the ``tasks`` that have no stored result and no
+        live claim of another run; return those and the stored results of the
+        others that are done."""
+        with self._lock:
+            data = self._get(name)
+            stored = {r.key: r for r in data.results}
+            claims = self._claims.setdefault(name, {})
+            now = time.time()
+            mine, done = [], []
+            for task in tasks:
+                result = stored.get(task)
+                if result is not None and not (
+                    retry_failed and result.status == "failed"
+                ):
+                    done.append(result)
+                    continue
+                holder, expires = claims.get(task, (run_id, now))
+                if holder == run_id or expires < now:
+                    claims[task] = (run_id, now + lease_seconds)
+                    mine.append(task)
+            return Claimed(tuple(mine), tuple(done))
+
+    def renew(self, name: str, run_id: str, lease_seconds: float) -> None:
+        """Stamp the run's heartbeat and extend its claims by ``lease_seconds``."""
+        with self._lock:
+            data = self._get(name)
+            now = time.time()
+            runs = [
+                dataclasses.replace(r, heartbeat_at=now) if r.run_id == run_id else r
+                for r in data.runs
+            ]
+            self._studies[name] = dataclasses.replace(data, runs=tuple(runs))
+            claims = self._claims.get(name, {})
+            for task, (holder, _) in list(claims.items()):
+                if holder == run_id:
+                    claims[task] = (run_id, now + lease_seconds)
 
     def read(self, name: str) -> StudyData:
         """Everything stored for the study; raises StudyNotFoundError."""
         with self._lock:
-            return self._get(name)
+            return dataclasses.replace(self._get(name), now=time.time())
 
     def _get(self, name: str) -> StudyData:
         data = self._studies.get(name)

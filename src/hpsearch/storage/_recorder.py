@@ -4,11 +4,19 @@ A search with a storage opens its study through :func:`open_recorder`: the
 study is created, or found and checked against the search (a mismatch raises
 :class:`~hpsearch.StudyMismatchError` before anything is fitted), and the
 results stored before are handed to the search loop, which runs only the rest.
+
+Several processes may run the same search on one study at once (a SLURM
+array, servers sharing one PostgreSQL database): each claims the tasks it is
+about to fit with a lease of ``lease_seconds`` that a background thread
+renews, together with the run's heartbeat, every third of it; the claims of a
+process that dies expire and are taken over; each process waits for the
+others' last results, so each ends with the full ``cv_results_``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import secrets
@@ -20,14 +28,16 @@ import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import TimeoutError as FutureTimeoutError
 from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
 
 from hpsearch._errors import NotStorableError, StorageError, StudyMismatchError
-from hpsearch._records import FoldResult, Proposal, Resource, TaskKey
+from hpsearch._records import Assignment, FoldResult, Proposal, Resource, Task, TaskKey
 from hpsearch.storage._base import (
+    Claimed,
     RunRecord,
     Storage,
     StoredCandidate,
@@ -36,7 +46,7 @@ from hpsearch.storage._base import (
 )
 from hpsearch.storage._codec import check_storable, dumps, encode_value
 from hpsearch.storage._spec import StudySpec, build_spec, differences
-from hpsearch.storage._study import open_storage
+from hpsearch.storage._study import is_running, open_storage, process_lives
 
 logger = logging.getLogger("hpsearch")
 
@@ -50,6 +60,40 @@ DEFAULT_STORAGE_RETRY = 300.0
 # A write that takes longer than this means the storage is away or busy: the
 # search stops waiting for its writes and keeps results in memory meanwhile.
 KEEP_UP_SECONDS = 1.0
+
+# How long a claim on a task, and a run's heartbeat, last without renewal
+# (renewed every third of it). A minute: a process that dies (SIGKILL, a lost
+# machine, a preempted SLURM job) has its tasks taken over, and its run reads
+# "interrupted", within a minute, which is short next to the fits a search
+# shares out; while two renewals in a row may fail (a busy database, a
+# restarting server, a pause of the process) before another process takes
+# its tasks over. A storage outage longer than that may have a task fitted
+# twice (its first result is kept), never recorded twice.
+DEFAULT_LEASE_SECONDS = 60.0
+LEASE_ENV = "HPSEARCH_LEASE_SECONDS"
+
+# A claim that takes longer than this means the storage is away: the tasks
+# are fitted without a lease (at worst twice, by two processes) rather than
+# stalling the search. Far above a busy database's wait for its lock.
+CLAIM_WAIT_SECONDS = 10.0
+
+
+def lease_seconds() -> float:
+    """The lease of claims and heartbeats: ``HPSEARCH_LEASE_SECONDS``, else
+    :data:`DEFAULT_LEASE_SECONDS`."""
+    text = os.environ.get(LEASE_ENV)
+    if text is None:
+        return DEFAULT_LEASE_SECONDS
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (value > 0 and value < float("inf")):
+        raise StorageError(
+            f"{LEASE_ENV} must be a number of seconds > 0; got {text!r}. "
+            f"Unset it for the default ({DEFAULT_LEASE_SECONDS:g} s)."
+        )
+    return value
 
 
 def open_recorder(
@@ -132,11 +176,81 @@ class StudyRecorder:
         if self._sets_retry:
             storage.retry = self._retry  # type: ignore[attr-defined]
         self.interrupted_by: str | None = None
+        # Sharing the study's work with other processes (see ``_begin``).
+        self._lease = lease_seconds()
+        self._run = dataclasses.replace(self._run, lease_seconds=self._lease)
+        self._shares = True
+        self._retry_failed = False
+        self._search_name = "search"
+        self._elsewhere: dict[TaskKey, Task] = {}
+        self._claiming: Future[Claimed] | None = None
+        self._polled = 0.0
+        self._stop_beating = threading.Event()
+        self._beating: threading.Thread | None = None
         try:
             storage.set_run(name, self._run)
         except BaseException:
             self._restore_retry()
             raise
+
+    def _begin(self, runs: Sequence[RunRecord]) -> None:
+        """Mark the runs of dead processes of this host stopped (releasing
+        their claims); refuse to share a search that cannot split its work;
+        start the heartbeat."""
+        try:
+            for run in runs:
+                if run.state == "running" and not process_lives(run):
+                    ended = run.heartbeat_at or run.started_at
+                    stopped = dataclasses.replace(
+                        run, state="interrupted", ended_at=ended
+                    )
+                    self.storage.set_run(self.name, stopped)
+            if not self._shares:
+                self._refuse_company()
+        except BaseException:
+            self._writer.shutdown()
+            self._finish_run()
+            raise
+        self._beating = threading.Thread(
+            target=self._beat, name="hpsearch-heartbeat", daemon=True
+        )
+        self._beating.start()
+
+    def _refuse_company(self) -> None:
+        """Raise when another live process searches this study: a search
+        whose next work depends on all results so far (halving, Hyperband)
+        cannot split it. Of processes that start together, the first stored
+        (by start time) goes on."""
+        data = self.storage.read(self.name)
+        now = time.time() if data.now is None else data.now
+        me = self._run.run_id
+        live = [r for r in data.runs if r.run_id == me or is_running(r, now)]
+        first = min(live, key=lambda r: (r.started_at, r.run_id))
+        if first.run_id == me:
+            return
+        self._run = dataclasses.replace(self._run, state="interrupted")
+        raise StorageError(
+            f"study {self.name!r} in {self.storage.url} must not be searched by "
+            f"two processes at once with {self._search_name}; got a live "
+            f"process on it (host {first.host}, pid {first.pid}). "
+            f"{self._search_name} chooses its next work from all results so far, "
+            "so it cannot split its work between processes (grid and random "
+            "search can). Wait for that process to end (then run again to "
+            "resume), or give this search another study name."
+        )
+
+    def _beat(self) -> None:
+        """Renew the run's heartbeat and claims every third of the lease.
+
+        A renewal that fails (the storage away past ``storage_retry``) is
+        tried again at the next beat; claims lost meanwhile may be taken
+        over, and their tasks fitted twice, never recorded twice.
+        """
+        while not self._stop_beating.wait(self._lease / 3):
+            try:
+                self.storage.renew(self.name, self._run.run_id, self._lease)
+            except Exception as exc:  # noqa: BLE001 - the next beat tries again
+                logger.warning("hpsearch: could not renew the run's lease: %s", exc)
 
     @classmethod
     def open(
@@ -187,7 +301,13 @@ class StudyRecorder:
             if r.split < n_splits and not (retry_failed and r.status == "failed")
         }
         retry = getattr(search, "storage_retry", DEFAULT_STORAGE_RETRY)
-        return cls(storage, name, spec, known, storage is not search.storage, retry)
+        recorder = cls(storage, name, spec, known, storage is not search.storage, retry)
+        recorder._retry_failed = retry_failed
+        recorder._search_name = type(search).__name__
+        splits_work = getattr(search, "_splits_work", None)
+        recorder._shares = bool(splits_work is not None and splits_work())
+        recorder._begin(data.runs)
+        return recorder
 
     # -- the Recorder protocol --------------------------------------------
 
@@ -240,8 +360,85 @@ class StudyRecorder:
             wait(earlier, timeout=KEEP_UP_SECONDS - elapsed)
 
     def _add_results(self, batch: list[FoldResult]) -> None:
-        self.storage.add_results(self.name, batch)
+        self.storage.add_results(self.name, batch, run_id=self._run.run_id)
         self._done.update(r.key for r in batch)
+
+    def claim(self, tasks: Sequence[Task]) -> Assignment:
+        """Take the tasks no other live process holds, with a lease; the
+        results other processes stored for the rest.
+
+        A search that cannot share its study (``_refuse_company``) takes
+        every task. While the storage does not answer a claim within
+        ``CLAIM_WAIT_SECONDS``, tasks are taken without a lease (at worst
+        fitted twice; the first result is kept).
+        """
+        tasks = list(tasks)
+        if not self._shares or not tasks:
+            return Assignment(tuple(tasks))
+        claimed = self._claim(tasks)
+        if claimed is None:
+            return Assignment(tuple(tasks))
+        return self._assign(tasks, claimed)
+
+    def elsewhere(self, wait: bool) -> Assignment | None:
+        """Claim again the tasks other processes held: their results, or the
+        tasks of a process that stopped (its lease expired). None when no
+        task is held elsewhere. At most every ``min(1 s, lease / 4)``; with
+        ``wait``, sleep until then."""
+        if not self._elsewhere:
+            return None
+        interval = min(1.0, self._lease / 4)
+        pause = self._polled + interval - time.monotonic()
+        if pause > 0:
+            if not wait:
+                return Assignment()
+            time.sleep(pause)
+        self._polled = time.monotonic()
+        tasks = list(self._elsewhere.values())
+        claimed = self._claim(tasks)
+        if claimed is None:  # the storage is away: keep waiting for them
+            return Assignment()
+        self._elsewhere.clear()
+        return self._assign(tasks, claimed)
+
+    def _claim(self, tasks: list[Task]) -> Claimed | None:
+        """The storage's claim, or None when it does not answer in time."""
+        pending = self._claiming
+        if pending is not None and not pending.done():
+            return None
+        self._raise_failure()
+        keys = [t.key for t in tasks]
+        self._claiming = _in_daemon_thread(
+            lambda: self.storage.claim(
+                self.name,
+                self._run.run_id,
+                keys,
+                self._lease,
+                retry_failed=self._retry_failed,
+            )
+        )
+        try:
+            claimed = self._claiming.result(timeout=CLAIM_WAIT_SECONDS)
+        except FutureTimeoutError:
+            logger.warning(
+                "hpsearch: storage %s did not answer a claim within %g s; "
+                "fitting without a lease meanwhile",
+                self.storage.url,
+                CLAIM_WAIT_SECONDS,
+            )
+            return None
+        except StorageError as exc:
+            logger.warning("hpsearch: could not claim work: %s", exc)
+            return None
+        return claimed
+
+    def _assign(self, tasks: list[Task], claimed: Claimed) -> Assignment:
+        by_key = {t.key: t for t in tasks}
+        mine = tuple(by_key.pop(k) for k in claimed.mine)
+        done = tuple(r for r in claimed.done if by_key.pop(r.key, None) is not None)
+        self._done.update(r.key for r in done)
+        self._elsewhere.update(by_key)
+        return Assignment(mine, done)
 
     def _write(self, fn: Any, *args: Any) -> None:
         """Queue a write behind the earlier ones (skipped once one failed)."""
@@ -321,6 +518,9 @@ class StudyRecorder:
             self._wait_for_writes()
         finally:
             self._writer.shutdown()
+            self._stop_beating.set()
+            if self._beating is not None:
+                self._beating.join()
             self._finish_run()
         if self._failure is not None and not getattr(
             self._failure, "hpsearch_told", False
@@ -335,6 +535,8 @@ class StudyRecorder:
             if (k, r, s) not in self._done
         ]
         state = "interrupted" if missing or not self._planned else "finished"
+        if self._run.state != "running":  # refused before it began
+            state = self._run.state
         planned = [(k, r, s) for k, r in self._planned for s in range(self._n_splits)]
         n_failed = sum(1 for task in planned if task in self._failed)
         if state == "finished" and mostly_failed(n_failed, len(planned)):
@@ -346,13 +548,10 @@ class StudyRecorder:
             with contextlib.suppress(StorageError) if self._failure else _nothing():
                 self.storage.set_run(
                     self.name,
-                    RunRecord(
-                        self._run.run_id,
-                        state,  # type: ignore[arg-type]
-                        self._run.host,
-                        self._run.pid,
-                        self._run.started_at,
-                        time.time(),
+                    dataclasses.replace(
+                        self._run,
+                        state=state,  # type: ignore[arg-type]
+                        ended_at=time.time(),
                     ),
                 )
         finally:
@@ -428,6 +627,21 @@ class StudyRecorder:
 @contextlib.contextmanager
 def _nothing() -> Iterator[None]:
     yield
+
+
+def _in_daemon_thread(fn: Any) -> Future[Any]:
+    """``fn()`` in a daemon thread of its own: a call that hangs on a storage
+    that is away never holds up the end of the process."""
+    future: Future[Any] = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(fn())
+        except BaseException as exc:
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="hpsearch-claim", daemon=True).start()
+    return future
 
 
 # Whether an interrupted search prints how to resume it from Python; a caller

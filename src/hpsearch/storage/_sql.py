@@ -33,9 +33,10 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from hpsearch._errors import MissingExtraError, StorageError
-from hpsearch._records import FoldResult
+from hpsearch._records import FoldResult, TaskKey
 from hpsearch._version import __version__
 from hpsearch.storage._base import (
+    Claimed,
     PlanEntry,
     RunRecord,
     StoredCandidate,
@@ -47,13 +48,14 @@ from hpsearch.storage._codec import (
     decode_plan,
     dumps,
     encode_plan,
+    encode_resource,
     result_row,
     row_result,
 )
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # How long a transaction keeps retrying a locked database before giving up
 # (outside a search; a search's recorder sets ``SQLStorage.retry`` to the
@@ -67,10 +69,12 @@ _UNREACHABLE_CLASSES = ("08", "57")
 
 
 def _tables(metadata: sa.MetaData, prefix: str) -> dict[str, sa.Table]:
-    """Schema version 2 (the current one).
+    """Schema version 3 (the current one).
 
     Version 2 added the ``resource`` column to the key of ``results`` (""
     where there is none) and plan entries with a resource and a round.
+    Version 3 added the runs' heartbeat (``heartbeat_at``, ``lease_seconds``)
+    and ``claims``: the lease of a run on a task it is fitting.
     """
     studies = sa.Table(
         f"{prefix}studies",
@@ -99,6 +103,18 @@ def _tables(metadata: sa.MetaData, prefix: str) -> dict[str, sa.Table]:
         sa.Column("pid", sa.Integer, nullable=False),
         sa.Column("started_at", sa.Float, nullable=False),
         sa.Column("ended_at", sa.Float),
+        *_heartbeat_columns(),
+    )
+    claims = sa.Table(
+        f"{prefix}claims",
+        metadata,
+        sa.Column("study_id", sa.Integer, primary_key=True),
+        sa.Column("candidate_key", sa.String(64), primary_key=True),
+        sa.Column("resource", sa.String(64), primary_key=True),
+        sa.Column("split", sa.Integer, primary_key=True),
+        sa.Column("run_id", sa.String(64), nullable=False),
+        sa.Column("expires_at", sa.Float, nullable=False),
+        sa.Index(f"{prefix}claims_run", "study_id", "run_id"),
     )
     version = sa.Table(
         f"{prefix}schema_version",
@@ -110,8 +126,15 @@ def _tables(metadata: sa.MetaData, prefix: str) -> dict[str, sa.Table]:
         "candidates": candidates,
         "results": results,
         "runs": runs,
+        "claims": claims,
         "schema_version": version,
     }
+
+
+def _heartbeat_columns() -> list[sa.Column[Any]]:
+    """The runs' heartbeat (schema 3): the storage's clock at its last beat,
+    and how long after it the run counts as stopped."""
+    return [sa.Column("heartbeat_at", sa.Float), sa.Column("lease_seconds", sa.Float)]
 
 
 def _result_columns() -> list[sa.Column[Any]]:
@@ -165,10 +188,33 @@ def _migrate_1_to_2(conn: sa.Connection, prefix: str) -> None:
     conn.exec_driver_sql(f"ALTER TABLE {new.name} RENAME TO {old}")
 
 
+def _migrate_2_to_3(conn: sa.Connection, prefix: str) -> None:
+    """Give every run a heartbeat (None: a run of an older hpsearch) and add
+    the table of claims, the leases of processes sharing a study's work.
+
+    Both are additions: the runs table gains two nullable columns (ALTER
+    TABLE ADD COLUMN, in SQLite and PostgreSQL alike), so a search of the
+    previous version still running keeps writing its rows; its run reads
+    "running" as before (by its process id on this host). A database that
+    :func:`_migrate_0_to_1` has just created is already at schema 3.
+    """
+    quote = conn.dialect.identifier_preparer.quote
+    runs = f"{prefix}runs"
+    columns = {c["name"] for c in sa.inspect(conn).get_columns(runs)}
+    for column in _heartbeat_columns():
+        if column.name not in columns:
+            kind = column.type.compile(dialect=conn.dialect)
+            conn.exec_driver_sql(
+                f"ALTER TABLE {quote(runs)} ADD COLUMN {quote(column.name)} {kind}"
+            )
+    _tables(sa.MetaData(), prefix)["claims"].create(conn, checkfirst=True)
+
+
 # MIGRATIONS[i] takes the schema from version i to version i + 1.
 MIGRATIONS: list[Callable[[sa.Connection, str], None]] = [
     _migrate_0_to_1,
     _migrate_1_to_2,
+    _migrate_2_to_3,
 ]
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
@@ -493,7 +539,7 @@ class SQLStorage:
             ).scalar()
             if found is None:
                 return False
-            for table in ("results", "candidates", "runs"):
+            for table in ("results", "candidates", "runs", "claims"):
                 t = self._t[table]
                 conn.execute(sa.delete(t).where(t.c.study_id == found))
             conn.execute(sa.delete(studies).where(studies.c.id == found))
@@ -544,19 +590,33 @@ class SQLStorage:
 
         self._transaction(add, attempts=True)
 
-    def add_results(self, name: str, results: Sequence[FoldResult]) -> None:
+    def add_results(
+        self, name: str, results: Sequence[FoldResult], *, run_id: str | None = None
+    ) -> None:
         """Store fold results; a (candidate, resource, split) stored is kept
-        unless it failed."""
+        unless it failed. With ``run_id``, release that run's claims on them."""
         if not results:
             return
-        table = self._t["results"]
+        table, claims = self._t["results"], self._t["claims"]
 
         def add(conn: sa.Connection) -> None:
             study_id = self._study_id(conn, name)
-            conn.execute(
-                self._insert_replacing_failed(table),
-                [{"study_id": study_id, **result_row(r)} for r in results],
-            )
+            rows = [{"study_id": study_id, **result_row(r)} for r in results]
+            conn.execute(self._insert_replacing_failed(table), rows)
+            if run_id is not None:
+                conn.execute(
+                    sa.delete(claims).where(
+                        claims.c.study_id == study_id,
+                        claims.c.run_id == run_id,
+                        claims.c.candidate_key == sa.bindparam("k"),
+                        claims.c.resource == sa.bindparam("r"),
+                        claims.c.split == sa.bindparam("s"),
+                    ),
+                    [
+                        {"k": r["candidate_key"], "r": r["resource"], "s": r["split"]}
+                        for r in rows
+                    ],
+                )
 
         self._transaction(add)
 
@@ -573,7 +633,16 @@ class SQLStorage:
                 "pid": run.pid,
                 "started_at": run.started_at,
                 "ended_at": run.ended_at,
+                "lease_seconds": run.lease_seconds,
+                "heartbeat_at": None if run.lease_seconds is None else self._now(conn),
             }
+            if run.state != "running":
+                claims = self._t["claims"]
+                conn.execute(
+                    sa.delete(claims).where(
+                        claims.c.study_id == study_id, claims.c.run_id == run.run_id
+                    )
+                )
             if conn.execute(sa.update(table).where(where).values(values)).rowcount:
                 return
             conn.execute(
@@ -581,6 +650,113 @@ class SQLStorage:
             )
 
         self._transaction(store)
+
+    def claim(
+        self,
+        name: str,
+        run_id: str,
+        tasks: Sequence[TaskKey],
+        lease_seconds: float,
+        *,
+        retry_failed: bool = False,
+    ) -> Claimed:
+        """Lease to ``run_id`` for ``lease_seconds`` the ``tasks`` that have no
+        stored result and no live claim of another run; return those and the
+        stored results of the others that are done.
+
+        One transaction: the stored results are read, then each free task is
+        inserted, or taken over where its claim has expired or is the run's
+        own (``ON CONFLICT DO UPDATE ... WHERE``, ``RETURNING`` the rows it
+        wrote). A retried attempt finds its own claims and takes them again.
+        """
+        if not tasks:
+            return Claimed()
+        results, claims = self._t["results"], self._t["claims"]
+        by_row = {(k, encode_resource(r), s): (k, r, s) for k, r, s in tasks}
+        keys = sorted({k for k, _, _ in tasks})
+
+        def take(conn: sa.Connection) -> Claimed:
+            study_id = self._study_id(conn, name)
+            now = self._now(conn)
+            wanted = dict(by_row)
+            done = []
+            for chunk in _chunks(keys, 500):
+                rows = conn.execute(
+                    sa.select(results).where(
+                        results.c.study_id == study_id,
+                        results.c.candidate_key.in_(chunk),
+                    )
+                ).all()
+                for row in rows:
+                    fields = dict(row._mapping)
+                    found = (fields["candidate_key"], fields["resource"], fields["split"])
+                    if found in wanted and not (
+                        retry_failed and fields["status"] == "failed"
+                    ):
+                        done.append(row_result(fields))
+                        del wanted[found]
+            mine = []
+            for part in _chunks(list(wanted), 500):
+                stmt = self._dialect_insert()(claims).values(
+                    [
+                        {
+                            "study_id": study_id,
+                            "candidate_key": k,
+                            "resource": r,
+                            "split": s,
+                            "run_id": run_id,
+                            "expires_at": now + lease_seconds,
+                        }
+                        for k, r, s in part
+                    ]
+                )
+                stmt = stmt.on_conflict_do_update(
+                    index_elements=["study_id", "candidate_key", "resource", "split"],
+                    set_={
+                        "run_id": stmt.excluded.run_id,
+                        "expires_at": stmt.excluded.expires_at,
+                    },
+                    where=(claims.c.run_id == run_id) | (claims.c.expires_at < now),
+                ).returning(claims.c.candidate_key, claims.c.resource, claims.c.split)
+                mine += [wanted[tuple(row)] for row in conn.execute(stmt)]
+            return Claimed(tuple(mine), tuple(done))
+
+        return self._transaction(take)
+
+    def renew(self, name: str, run_id: str, lease_seconds: float) -> None:
+        """Stamp the run's heartbeat and extend its claims by ``lease_seconds``."""
+        runs, claims = self._t["runs"], self._t["claims"]
+
+        def beat(conn: sa.Connection) -> None:
+            study_id = self._study_id(conn, name)
+            now = self._now(conn)
+            conn.execute(
+                sa.update(runs)
+                .where(runs.c.study_id == study_id, runs.c.run_id == run_id)
+                .values(heartbeat_at=now)
+            )
+            conn.execute(
+                sa.update(claims)
+                .where(claims.c.study_id == study_id, claims.c.run_id == run_id)
+                .values(expires_at=now + lease_seconds)
+            )
+
+        self._transaction(beat)
+
+    def _now(self, conn: sa.Connection) -> float:
+        """The database's clock, in seconds since the epoch: leases and
+        heartbeats of processes on many machines compare on one clock."""
+        if self.dialect == "sqlite":
+            query = "SELECT (julianday('now') - 2440587.5) * 86400.0"
+        else:
+            query = "SELECT CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS FLOAT8)"
+        return float(conn.exec_driver_sql(query).scalar())  # type: ignore[arg-type]
+
+    def _dialect_insert(self) -> Any:
+        """The dialect's ``insert``, which has ``on_conflict_do_*``."""
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        return sqlite.insert if self.dialect == "sqlite" else postgresql.insert
 
     def read(self, name: str) -> StudyData:
         """Everything stored for the study; raises StudyNotFoundError."""
@@ -614,13 +790,25 @@ class SQLStorage:
                 results=tuple(row_result(dict(r._mapping)) for r in results),
                 runs=tuple(
                     RunRecord(
-                        r.run_id, r.state, r.host, r.pid, r.started_at, r.ended_at
+                        r.run_id,
+                        r.state,
+                        r.host,
+                        r.pid,
+                        r.started_at,
+                        r.ended_at,
+                        r.heartbeat_at,
+                        r.lease_seconds,
                     )
                     for r in runs
                 ),
+                now=self._now(conn),
             )
 
         return self._transaction(read)
+
+
+def _chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def _same_plan(a: Sequence[PlanEntry], b: Sequence[PlanEntry]) -> bool:

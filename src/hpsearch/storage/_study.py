@@ -9,6 +9,7 @@ import functools
 import json
 import os
 import socket
+import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -117,7 +118,8 @@ class Study:
     spec : StudySpec
         What the study is: estimator, space, cv, scoring, data, versions.
     status : str
-        "running" (a search process is working on it), "finished" (every
+        "running" (a search process is working on it: its heartbeat is
+        younger than its lease), "finished" (every
         fit done), "failed" (every fit done, most of them failed) or
         "interrupted".
     progress : Progress
@@ -150,7 +152,8 @@ class Study:
             for r in data.results
             if (r.candidate_key, r.resource) in planned and r.split < n_splits
         ]
-        running = sum(1 for r in data.runs if r.state == "running" and _alive(r))
+        now = time.time() if data.now is None else data.now
+        running = sum(1 for r in data.runs if is_running(r, now))
         self.progress = Progress(
             done=len(mine),
             total=len(planned) * n_splits,
@@ -356,8 +359,20 @@ def _datetime(timestamp: float) -> dt.datetime:
     return dt.datetime.fromtimestamp(timestamp, tz=dt.timezone.utc)
 
 
-def _alive(run: RunRecord) -> bool:
-    """Whether a run marked running still runs (known only on this host)."""
+def is_running(run: RunRecord, now: float) -> bool:
+    """Whether a run still runs at ``now`` (the storage's clock).
+
+    A run with a heartbeat runs while its last beat is younger than its lease
+    (on any host: on a database shared by many machines a process id says
+    nothing) and, on this host, while its process lives; a run written before
+    schema 3 (no heartbeat) while its process lives, which only its own host
+    can tell (elsewhere it is taken to run).
+    """
+    return run.alive(now) is not False and process_lives(run)
+
+
+def process_lives(run: RunRecord) -> bool:
+    """Whether a run's process lives (known only on its host: True elsewhere)."""
     if run.host != socket.gethostname():
         return True
     try:
