@@ -1,10 +1,14 @@
-"""Schema 1 (results keyed by candidate and split) to schema 2 (and resource).
+"""Migrations: schema 1 (results keyed by candidate and split) to 2 (and
+resource), schema 2 to 3 (runs' heartbeat, claims).
 
 ``data/schema1.db`` was written by hpsearch at schema 1: a grid study
 interrupted with 4 of its 18 fits missing, and a finished random study whose
-seed was drawn by the study. Opened now, each reads back as it was stored and
-resumes: only the missing fits run. On PostgreSQL the same rows are copied
-into schema-1 tables (reflected from that file) under a fresh prefix.
+seed was drawn by the study. ``data/schema2.db`` was written by hpsearch at
+schema 2 (the commit before schema 3): the same grid study, interrupted with 4
+of its 18 fits missing, and a finished halving study (results with
+resources). Opened now, each reads back as it was stored and resumes: only the
+missing fits run. On PostgreSQL the same rows are copied into tables of the
+old schema (reflected from the file) under a fresh prefix.
 """
 
 from __future__ import annotations
@@ -28,11 +32,12 @@ sys.path.insert(0, os.path.dirname(__file__))
 from counting import CountingClassifier, data, read_fits
 
 SCHEMA1 = Path(__file__).parent / "data" / "schema1.db"
+SCHEMA2 = Path(__file__).parent / "data" / "schema2.db"
 TABLES = ("schema_version", "studies", "candidates", "results", "runs")
 
 
-def v1_rows() -> dict[str, list[dict]]:
-    engine = sa.create_engine(f"sqlite:///{SCHEMA1}")
+def v1_rows(source: Path = SCHEMA1) -> dict[str, list[dict]]:
+    engine = sa.create_engine(f"sqlite:///{source}")
     metadata = sa.MetaData()
     metadata.reflect(engine)
     with engine.connect() as conn:
@@ -47,9 +52,9 @@ def v1_rows() -> dict[str, list[dict]]:
     return rows
 
 
-def copy_to_postgres(url: str, prefix: str) -> None:
-    """Schema-1 tables and rows, as hpsearch 0.1 wrote them, under ``prefix``."""
-    source = sa.create_engine(f"sqlite:///{SCHEMA1}")
+def copy_to_postgres(url: str, prefix: str, path: Path = SCHEMA1) -> None:
+    """The tables and rows of ``path``, as hpsearch wrote them, under ``prefix``."""
+    source = sa.create_engine(f"sqlite:///{path}")
     reflected = sa.MetaData()
     reflected.reflect(source)
     from hpsearch.storage._sql import storage_url
@@ -63,7 +68,7 @@ def copy_to_postgres(url: str, prefix: str) -> None:
         for name in TABLES
     }
     metadata.create_all(target)
-    rows = v1_rows()
+    rows = v1_rows(path)
     with target.begin() as conn:
         for name, table in tables.items():
             if rows[name]:
@@ -74,7 +79,7 @@ def copy_to_postgres(url: str, prefix: str) -> None:
 
 def check_migrated(storage: SQLStorage) -> None:
     """Run in a fresh folder: the estimators log their fits to ./fits.log."""
-    assert storage.schema_version() == SCHEMA_VERSION == 2
+    assert storage.schema_version() == SCHEMA_VERSION == 3
     stored = v1_rows()
     grid = load_study(storage, "grid")
     assert grid.status == "interrupted"
@@ -152,5 +157,86 @@ def test_schema_1_tables_on_postgres_migrate_read_back_and_resume(
     storage = SQLStorage(postgres_url, table_prefix=postgres_prefix)
     try:
         check_migrated(storage)
+    finally:
+        storage.close()
+
+
+def check_migrated_2_to_3(storage: SQLStorage) -> None:
+    """Run in a fresh folder: the estimators log their fits to ./fits.log."""
+    assert storage.schema_version() == SCHEMA_VERSION == 3
+    stored = v1_rows(SCHEMA2)
+    ids = {s["name"]: s["id"] for s in stored["studies"]}
+    for name in ("grid", "halving"):
+        # Every stored result and run reads back unchanged; old runs keep no
+        # heartbeat, and their stopped state stands.
+        read = storage.read(name)
+        rows = [r for r in stored["results"] if r["study_id"] == ids[name]]
+        by_key = {(r.candidate_key, r.split, r.resource): r for r in read.results}
+        assert len(rows) == len(by_key)
+        for row in rows:
+            resource = None if row["resource"] == "" else json.loads(row["resource"])
+            result = by_key[row["candidate_key"], row["split"], resource]
+            assert result.fit_time == row["fit_time"]
+            assert result.test_scores == {
+                k: float(v) for k, v in json.loads(row["test_scores"]).items()
+            }
+        runs = [r for r in stored["runs"] if r["study_id"] == ids[name]]
+        assert [(r.run_id, r.state, r.heartbeat_at) for r in read.runs] == [
+            (r["run_id"], r["state"], None) for r in runs
+        ]
+    halving = load_study(storage, "halving")
+    assert halving.status == "finished"
+    assert (halving.progress.done, halving.progress.total) == (33, 33)
+    assert sorted(set(halving.cv_results_["n_resources"])) == [20, 40, 80]
+    grid = load_study(storage, "grid")
+    assert grid.status == "interrupted"
+    assert (grid.progress.done, grid.progress.total) == (14, 18)
+
+    X, y = data()
+    GridSearchCV(
+        CountingClassifier(log="fits.log"),
+        {"C": list(range(6))},
+        cv=3,
+        storage=storage,
+        study="grid",
+        progress=False,
+        refit=False,
+    ).fit(X, y)
+    assert len(read_fits("fits.log")) == 4  # only the missing fits ran
+    grid = load_study(storage, "grid")
+    assert grid.status == "finished"
+    assert (grid.progress.done, grid.progress.total) == (18, 18)
+    # The new run keeps a heartbeat; the claims table holds nothing after it.
+    new = [r for r in storage.read("grid").runs if r.heartbeat_at is not None]
+    assert [(r.state, r.lease_seconds) for r in new] == [("finished", 60.0)]
+    claims = storage._t["claims"]
+    with storage._engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(claims)).scalar() == 0
+
+
+def test_a_schema_2_sqlite_file_migrates_reads_back_and_resumes(
+    tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("HPSEARCH_LEASE_SECONDS", raising=False)
+    path = tmp_path / "runs.db"
+    shutil.copy(SCHEMA2, path)
+    storage = SQLStorage(path)
+    try:
+        check_migrated_2_to_3(storage)
+    finally:
+        storage.close()
+
+
+@pytest.mark.postgres
+def test_schema_2_tables_on_postgres_migrate_read_back_and_resume(
+    postgres_url, postgres_prefix, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("HPSEARCH_LEASE_SECONDS", raising=False)
+    copy_to_postgres(postgres_url, postgres_prefix, SCHEMA2)
+    storage = SQLStorage(postgres_url, table_prefix=postgres_prefix)
+    try:
+        check_migrated_2_to_3(storage)
     finally:
         storage.close()

@@ -597,26 +597,14 @@ class SQLStorage:
         unless it failed. With ``run_id``, release that run's claims on them."""
         if not results:
             return
-        table, claims = self._t["results"], self._t["claims"]
+        table = self._t["results"]
 
         def add(conn: sa.Connection) -> None:
             study_id = self._study_id(conn, name)
             rows = [{"study_id": study_id, **result_row(r)} for r in results]
             conn.execute(self._insert_replacing_failed(table), rows)
             if run_id is not None:
-                conn.execute(
-                    sa.delete(claims).where(
-                        claims.c.study_id == study_id,
-                        claims.c.run_id == run_id,
-                        claims.c.candidate_key == sa.bindparam("k"),
-                        claims.c.resource == sa.bindparam("r"),
-                        claims.c.split == sa.bindparam("s"),
-                    ),
-                    [
-                        {"k": r["candidate_key"], "r": r["resource"], "s": r["split"]}
-                        for r in rows
-                    ],
-                )
+                self._release(conn, study_id, run_id, results)
 
         self._transaction(add)
 
@@ -667,35 +655,22 @@ class SQLStorage:
         One transaction: the stored results are read, then each free task is
         inserted, or taken over where its claim has expired or is the run's
         own (``ON CONFLICT DO UPDATE ... WHERE``, ``RETURNING`` the rows it
-        wrote). A retried attempt finds its own claims and takes them again.
+        wrote), then the results are read again for the tasks taken: on
+        PostgreSQL (read committed) a holder may have committed its result,
+        and dropped its claim, between the first read and the insert. A
+        retried attempt finds its own claims and takes them again.
         """
         if not tasks:
             return Claimed()
-        results, claims = self._t["results"], self._t["claims"]
+        claims = self._t["claims"]
         by_row = {(k, encode_resource(r), s): (k, r, s) for k, r, s in tasks}
-        keys = sorted({k for k, _, _ in tasks})
 
         def take(conn: sa.Connection) -> Claimed:
             study_id = self._study_id(conn, name)
             now = self._now(conn)
             wanted = dict(by_row)
-            done = []
-            for chunk in _chunks(keys, 500):
-                rows = conn.execute(
-                    sa.select(results).where(
-                        results.c.study_id == study_id,
-                        results.c.candidate_key.in_(chunk),
-                    )
-                ).all()
-                for row in rows:
-                    fields = dict(row._mapping)
-                    found = (fields["candidate_key"], fields["resource"], fields["split"])
-                    if found in wanted and not (
-                        retry_failed and fields["status"] == "failed"
-                    ):
-                        done.append(row_result(fields))
-                        del wanted[found]
-            mine = []
+            done = self._stored(conn, study_id, wanted, retry_failed)
+            mine: list[tuple[str, str, int]] = []
             for part in _chunks(list(wanted), 500):
                 stmt = self._dialect_insert()(claims).values(
                     [
@@ -718,10 +693,65 @@ class SQLStorage:
                     },
                     where=(claims.c.run_id == run_id) | (claims.c.expires_at < now),
                 ).returning(claims.c.candidate_key, claims.c.resource, claims.c.split)
-                mine += [wanted[tuple(row)] for row in conn.execute(stmt)]
-            return Claimed(tuple(mine), tuple(done))
+                mine += [(k, r, s) for k, r, s in conn.execute(stmt)]
+            taken = {row: wanted[row] for row in mine}
+            late = self._stored(conn, study_id, taken, retry_failed)
+            if late:
+                self._release(conn, study_id, run_id, late)
+            return Claimed(tuple(taken.values()), tuple(done + late))
 
         return self._transaction(take)
+
+    def _release(
+        self,
+        conn: sa.Connection,
+        study_id: int,
+        run_id: str,
+        results: Sequence[FoldResult],
+    ) -> None:
+        """Drop the run's claims on the tasks of ``results``."""
+        claims = self._t["claims"]
+        conn.execute(
+            sa.delete(claims).where(
+                claims.c.study_id == study_id,
+                claims.c.run_id == run_id,
+                claims.c.candidate_key == sa.bindparam("k"),
+                claims.c.resource == sa.bindparam("r"),
+                claims.c.split == sa.bindparam("s"),
+            ),
+            [
+                {"k": r.candidate_key, "r": encode_resource(r.resource), "s": r.split}
+                for r in results
+            ],
+        )
+
+    def _stored(
+        self,
+        conn: sa.Connection,
+        study_id: int,
+        wanted: dict[tuple[str, str, int], TaskKey],
+        retry_failed: bool,
+    ) -> list[FoldResult]:
+        """The stored results of ``wanted`` tasks (by row key), which are
+        removed from it (a failed one stays with ``retry_failed``)."""
+        results = self._t["results"]
+        done = []
+        for chunk in _chunks(sorted({k for k, _, _ in wanted}), 500):
+            rows = conn.execute(
+                sa.select(results).where(
+                    results.c.study_id == study_id,
+                    results.c.candidate_key.in_(chunk),
+                )
+            ).all()
+            for row in rows:
+                fields = dict(row._mapping)
+                found = (fields["candidate_key"], fields["resource"], fields["split"])
+                if found in wanted and not (
+                    retry_failed and fields["status"] == "failed"
+                ):
+                    done.append(row_result(fields))
+                    del wanted[found]
+        return done
 
     def renew(self, name: str, run_id: str, lease_seconds: float) -> None:
         """Stamp the run's heartbeat and extend its claims by ``lease_seconds``."""
