@@ -96,3 +96,21 @@ def test_a_run_marked_running_by_a_live_process_makes_the_study_running():
     dead = RunRecord("d", "running", os.uname().nodename, 2**22 + 12345, 2.0)
     assert Study(StudyData(record, runs=(live,))).status == "running"
     assert Study(StudyData(record, runs=(dead,))).progress.running == 0
+
+
+def test_a_run_whose_heartbeat_is_older_than_its_lease_has_stopped():
+    # On another host, where a process id says nothing: only the heartbeat.
+    from hpsearch.storage import StudyData
+
+    record = StudyRecord("s", {"cv": {"n_splits": 2}}, 1.0)
+    beating = RunRecord("r", "running", "another-host", 1, 2.0, None, 100.0, 60.0)
+    assert Study(StudyData(record, runs=(beating,), now=130.0)).status == "running"
+    assert Study(StudyData(record, runs=(beating,), now=160.0)).progress.running == 1
+    stopped = Study(StudyData(record, runs=(beating,), now=160.5))
+    assert (stopped.status, stopped.progress.running) == ("interrupted", 0)
+    # On this host, a dead process has stopped whatever its heartbeat says.
+    dead = RunRecord("d", "running", os.uname().nodename, 2**22 + 12345, 2.0, None, 100.0, 60.0)
+    assert Study(StudyData(record, runs=(dead,), now=101.0)).progress.running == 0
+    # A run written before schema 3 keeps no heartbeat: elsewhere it runs.
+    legacy = RunRecord("l", "running", "another-host", 1, 2.0)
+    assert Study(StudyData(record, runs=(legacy,), now=1e10)).status == "running"

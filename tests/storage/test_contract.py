@@ -195,3 +195,71 @@ def test_reading_a_missing_study_lists_the_stored_ones(storage):
         storage.read("svc")
     with pytest.raises(KeyError):
         storage.add_results("svc", [result()])
+
+
+# -- leases: processes sharing a study's work ---------------------------------
+
+A, B = ("a", None, 0), ("a", None, 1)
+
+
+def test_a_claimed_task_is_held_until_its_result_is_stored(storage):
+    storage.create_study(study())
+    first = storage.claim("s", "r1", [A, B], 60.0)
+    assert (list(first.mine), list(first.done)) == ([A, B], [])
+    # Another run gets neither; the holder gets its own claims again.
+    assert storage.claim("s", "r2", [A, B], 60.0).mine == ()
+    assert list(storage.claim("s", "r1", [A], 60.0).mine) == [A]
+    # A result stored with the holder's run id releases its claim: the task
+    # is done for everyone; the other claim stays held.
+    stored = result("a", 0)
+    storage.add_results("s", [stored], run_id="r1")
+    again = storage.claim("s", "r2", [A, B], 60.0)
+    assert (list(again.mine), [r.key for r in again.done]) == ([], [A])
+    assert again.done[0] == stored
+
+
+def test_an_expired_claim_is_taken_over_and_a_renewed_one_is_not(storage):
+    storage.create_study(study())
+    storage.claim("s", "r1", [A, B], -1.0)  # expired at once
+    storage.renew("s", "r1", 60.0)  # extends every claim of r1
+    assert storage.claim("s", "r2", [A, B], 60.0).mine == ()
+    storage.renew("s", "r1", -1.0)
+    assert list(storage.claim("s", "r2", [A, B], 60.0).mine) == [A, B]
+    assert storage.claim("s", "r1", [A, B], 60.0).mine == ()
+
+
+def test_a_run_that_stops_releases_its_claims(storage):
+    storage.create_study(study())
+    run = RunRecord("r1", "running", "host", 12, 5.0, lease_seconds=60.0)
+    storage.set_run("s", run)
+    storage.claim("s", "r1", [A, B], 60.0)
+    storage.set_run("s", RunRecord("r1", "interrupted", "host", 12, 5.0, 6.0, None, 60.0))
+    assert list(storage.claim("s", "r2", [A, B], 60.0).mine) == [A, B]
+
+
+def test_a_failed_result_is_done_unless_failed_fits_are_retried(storage):
+    storage.create_study(study())
+    storage.add_results("s", [result("a", 0, status="failed", error="boom")])
+    assert [r.key for r in storage.claim("s", "r1", [A], 60.0).done] == [A]
+    retried = storage.claim("s", "r1", [A], 60.0, retry_failed=True)
+    assert (list(retried.mine), retried.done) == ([A], ())
+
+
+def test_claims_of_tasks_with_resources_are_their_own(storage):
+    storage.create_study(study())
+    tasks = [("a", 10, 0), ("a", 20, 0), ("a", None, 0)]
+    assert list(storage.claim("s", "r1", tasks[:2], 60.0).mine) == tasks[:2]
+    assert list(storage.claim("s", "r2", tasks, 60.0).mine) == tasks[2:]
+
+
+def test_a_run_with_a_lease_keeps_a_heartbeat_on_the_storage_clock(storage):
+    storage.create_study(study())
+    storage.set_run("s", RunRecord("r1", "running", "host", 12, 5.0, lease_seconds=30.0))
+    (run,) = storage.read("s").runs
+    storage.renew("s", "r1", 30.0)
+    data = storage.read("s")
+    (renewed,) = data.runs
+    assert run.lease_seconds == renewed.lease_seconds == 30.0
+    assert run.heartbeat_at <= renewed.heartbeat_at <= data.now
+    assert renewed.alive(data.now)
+    assert not renewed.alive(renewed.heartbeat_at + 30.5)
