@@ -77,12 +77,26 @@ STUDIES = {
 
 
 def run(study: Path, storage: str, name: str, n: int) -> tuple[float, float]:
-    env = {**os.environ, "PYTHONPATH": f"{SLOW}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-    command = [sys.executable, "-m", "hpsearch.cli", "run", str(study),
-               "--storage", storage, "--no-progress", "--json"]
+    env = {
+        **os.environ,
+        "PYTHONPATH": f"{SLOW}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "hpsearch.cli",
+        "run",
+        str(study),
+        "--storage",
+        storage,
+        "--no-progress",
+        "--json",
+    ]
     start = time.perf_counter()
     processes = [
-        subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+        subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env
+        )
         for _ in range(n)
     ]
     for process in processes:
@@ -101,7 +115,9 @@ def run(study: Path, storage: str, name: str, n: int) -> tuple[float, float]:
 
 def startup() -> float:
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "import hpsearch.cli, sklearn.ensemble"], check=True)
+    subprocess.run(
+        [sys.executable, "-c", "import hpsearch.cli, sklearn.ensemble"], check=True
+    )
     return time.perf_counter() - start
 
 
@@ -112,8 +128,10 @@ def main() -> None:
     parser.add_argument("--postgres", default=None, help="a PostgreSQL URL")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp())
-    print(f"cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.1f}, "
-          f"startup: {startup():.2f} s")
+    print(
+        f"cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.1f}, "
+        f"startup: {startup():.2f} s"
+    )
     print("| study | processes | wall (s) | / 1 process | search (s) | / 1 process |")
     print("|---|---:|---:|---:|---:|---:|")
     for kind in args.kinds:

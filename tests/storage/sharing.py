@@ -7,7 +7,6 @@ import os
 import time
 
 import numpy as np
-
 from counting import CountingClassifier, digest
 
 # Set in a search process's environment to N: its fits after the N-th log

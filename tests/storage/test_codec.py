@@ -109,7 +109,9 @@ def test_a_run_whose_heartbeat_is_older_than_its_lease_has_stopped():
     stopped = Study(StudyData(record, runs=(beating,), now=160.5))
     assert (stopped.status, stopped.progress.running) == ("interrupted", 0)
     # On this host, a dead process has stopped whatever its heartbeat says.
-    dead = RunRecord("d", "running", os.uname().nodename, 2**22 + 12345, 2.0, None, 100.0, 60.0)
+    dead = RunRecord(
+        "d", "running", os.uname().nodename, 2**22 + 12345, 2.0, None, 100.0, 60.0
+    )
     assert Study(StudyData(record, runs=(dead,), now=101.0)).progress.running == 0
     # A run written before schema 3 keeps no heartbeat: elsewhere it runs.
     legacy = RunRecord("l", "running", "another-host", 1, 2.0)

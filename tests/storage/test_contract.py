@@ -233,7 +233,9 @@ def test_a_run_that_stops_releases_its_claims(storage):
     run = RunRecord("r1", "running", "host", 12, 5.0, lease_seconds=60.0)
     storage.set_run("s", run)
     storage.claim("s", "r1", [A, B], 60.0)
-    storage.set_run("s", RunRecord("r1", "interrupted", "host", 12, 5.0, 6.0, None, 60.0))
+    storage.set_run(
+        "s", RunRecord("r1", "interrupted", "host", 12, 5.0, 6.0, None, 60.0)
+    )
     assert list(storage.claim("s", "r2", [A, B], 60.0).mine) == [A, B]
 
 
@@ -254,7 +256,9 @@ def test_claims_of_tasks_with_resources_are_their_own(storage):
 
 def test_a_run_with_a_lease_keeps_a_heartbeat_on_the_storage_clock(storage):
     storage.create_study(study())
-    storage.set_run("s", RunRecord("r1", "running", "host", 12, 5.0, lease_seconds=30.0))
+    storage.set_run(
+        "s", RunRecord("r1", "running", "host", 12, 5.0, lease_seconds=30.0)
+    )
     (run,) = storage.read("s").runs
     storage.renew("s", "r1", 30.0)
     data = storage.read("s")

@@ -211,12 +211,12 @@ def check_migrated_2_to_3(storage: SQLStorage) -> None:
     assert [(r.state, r.lease_seconds) for r in new] == [("finished", 60.0)]
     claims = storage._t["claims"]
     with storage._engine.connect() as conn:
-        assert conn.execute(sa.select(sa.func.count()).select_from(claims)).scalar() == 0
+        assert (
+            conn.execute(sa.select(sa.func.count()).select_from(claims)).scalar() == 0
+        )
 
 
-def test_a_schema_2_sqlite_file_migrates_reads_back_and_resumes(
-    tmp_path, monkeypatch
-):
+def test_a_schema_2_sqlite_file_migrates_reads_back_and_resumes(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("HPSEARCH_LEASE_SECONDS", raising=False)
     path = tmp_path / "runs.db"

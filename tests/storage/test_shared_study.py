@@ -65,7 +65,13 @@ class Runs:
     def start(self, **env: str) -> subprocess.Popen[str]:
         out = self.folder / f"out{len(self.processes)}.pkl"
         process = subprocess.Popen(
-            [sys.executable, str(HERE / "run_shared.py"), *self.args, str(self.go), str(out)],
+            [
+                sys.executable,
+                str(HERE / "run_shared.py"),
+                *self.args,
+                str(self.go),
+                str(out),
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -152,7 +158,10 @@ def check_take_over(runs: Runs, url: str, prefix: str, n: int) -> None:
     runs.wait_for(lambda: len(runs.starts()) == 3, "the victim's third fit")
     storage = SQLStorage(url, table_prefix=prefix)
     digests = split_digests()
-    first_two = {(candidate_key({"C": c}), None, digests.index(d)) for c, d, _, _ in runs.starts()[:2]}
+    first_two = {
+        (candidate_key({"C": c}), None, digests.index(d))
+        for c, d, _, _ in runs.starts()[:2]
+    }
     runs.wait_for(
         lambda: first_two <= {r.key for r in storage.read("shared").results},
         "the victim's first two results to be stored",

@@ -249,7 +249,7 @@ class StudyRecorder:
         while not self._stop_beating.wait(self._lease / 3):
             try:
                 self.storage.renew(self.name, self._run.run_id, self._lease)
-            except Exception as exc:  # noqa: BLE001 - the next beat tries again
+            except Exception as exc:
                 logger.warning("hpsearch: could not renew the run's lease: %s", exc)
 
     @classmethod
