@@ -267,3 +267,16 @@ def test_a_run_with_a_lease_keeps_a_heartbeat_on_the_storage_clock(storage):
     assert run.heartbeat_at <= renewed.heartbeat_at <= data.now
     assert renewed.alive(data.now)
     assert not renewed.alive(renewed.heartbeat_at + 30.5)
+
+
+def test_a_result_recorded_after_its_lease_was_lost_is_kept_once(storage):
+    # r1's lease lapsed (an outage): r2 took the task over; both fit it.
+    storage.create_study(study())
+    storage.claim("s", "r1", [A, B], -1.0)
+    assert list(storage.claim("s", "r2", [A], 60.0).mine) == [A]
+    storage.add_results("s", [result("a", 0, fit_time=1.0)], run_id="r1")
+    storage.add_results("s", [result("a", 0, fit_time=2.0)], run_id="r2")
+    (kept,) = [r for r in storage.read("s").results if r.key == A]
+    assert kept.fit_time == 1.0  # the first result, once
+    # r1's result did not release r2's claim; r2's own result did.
+    assert [r.key for r in storage.claim("s", "r3", [A], 60.0).done] == [A]

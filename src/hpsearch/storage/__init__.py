@@ -11,6 +11,7 @@ or a storage object) into a storage. A search records into its study through
 from typing import TYPE_CHECKING, Any
 
 from hpsearch.storage._base import (
+    Claimed,
     RunRecord,
     Storage,
     StoredCandidate,
@@ -45,6 +46,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "SCHEMA_VERSION",
+    "Claimed",
     "MemoryStorage",
     "Progress",
     "RunRecord",
