@@ -671,29 +671,22 @@ class SQLStorage:
             wanted = dict(by_row)
             done = self._stored(conn, study_id, wanted, retry_failed)
             mine: list[tuple[str, str, int]] = []
-            for part in _chunks(list(wanted), 500):
-                stmt = self._dialect_insert()(claims).values(
-                    [
-                        {
-                            "study_id": study_id,
-                            "candidate_key": k,
-                            "resource": r,
-                            "split": s,
-                            "run_id": run_id,
-                            "expires_at": now + lease_seconds,
-                        }
-                        for k, r, s in part
-                    ]
-                )
-                stmt = stmt.on_conflict_do_update(
-                    index_elements=["study_id", "candidate_key", "resource", "split"],
-                    set_={
-                        "run_id": stmt.excluded.run_id,
-                        "expires_at": stmt.excluded.expires_at,
+            upsert = self._claim_statement()
+            for k, r, s in wanted:  # one compiled statement, row by row
+                row = conn.execute(
+                    upsert,
+                    {
+                        "study_id": study_id,
+                        "candidate_key": k,
+                        "resource": r,
+                        "split": s,
+                        "run_id": run_id,
+                        "expires_at": now + lease_seconds,
+                        "now": now,
                     },
-                    where=(claims.c.run_id == run_id) | (claims.c.expires_at < now),
-                ).returning(claims.c.candidate_key, claims.c.resource, claims.c.split)
-                mine += [(k, r, s) for k, r, s in conn.execute(stmt)]
+                ).first()
+                if row is not None:
+                    mine.append((k, r, s))
             taken = {row: wanted[row] for row in mine}
             late = self._stored(conn, study_id, taken, retry_failed)
             if late:
@@ -782,11 +775,29 @@ class SQLStorage:
             query = "SELECT CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS FLOAT8)"
         return float(conn.exec_driver_sql(query).scalar())  # type: ignore[arg-type]
 
-    def _dialect_insert(self) -> Any:
-        """The dialect's ``insert``, which has ``on_conflict_do_*``."""
-        from sqlalchemy.dialects import postgresql, sqlite
+    def _claim_statement(self) -> Any:
+        """Insert a claim, or take over one that has expired or is the run's
+        own; returns a row when the claim is the run's."""
+        found = self._inserts.get("claim")
+        if found is None:
+            from sqlalchemy.dialects import postgresql, sqlite
 
-        return sqlite.insert if self.dialect == "sqlite" else postgresql.insert
+            claims = self._t["claims"]
+            insert: Any = (
+                sqlite.insert if self.dialect == "sqlite" else postgresql.insert
+            )
+            stmt = insert(claims)
+            found = stmt.on_conflict_do_update(
+                index_elements=["study_id", "candidate_key", "resource", "split"],
+                set_={
+                    "run_id": stmt.excluded.run_id,
+                    "expires_at": stmt.excluded.expires_at,
+                },
+                where=(claims.c.run_id == stmt.excluded.run_id)
+                | (claims.c.expires_at < sa.bindparam("now")),
+            ).returning(claims.c.split)
+            self._inserts["claim"] = found
+        return found
 
     def read(self, name: str) -> StudyData:
         """Everything stored for the study; raises StudyNotFoundError."""
