@@ -104,9 +104,14 @@ def test_work_goes_on_without_a_lease_while_claims_get_no_answer(monkeypatch):
 @pytest.mark.parametrize("value", ["0", "-1", "soon", "inf"])
 def test_a_lease_that_is_no_positive_number_is_refused(monkeypatch, value):
     monkeypatch.setenv(_recorder.LEASE_ENV, value)
+    storage = MemoryStorage()
+    X, y = make_classification(n_samples=40, random_state=0)
+    search = GridSearchCV(DummyClassifier(), {"strategy": ["prior"]}, cv=2)
+    search.set_params(storage=storage, study="s", progress=False)
     with pytest.raises(
         StorageError,
         match=rf"HPSEARCH_LEASE_SECONDS must be a number of seconds > 0; got "
         rf"'{value}'\. Unset it for the default \(60 s\)\.",
     ):
-        _recorder.lease_seconds()
+        search.fit(X, y)
+    assert storage.list_studies() == []  # refused before anything was stored

@@ -143,7 +143,9 @@ class StudyRecorder:
         known: dict[TaskKey, FoldResult],
         owns_storage: bool,
         retry: float = DEFAULT_STORAGE_RETRY,
+        lease: float = DEFAULT_LEASE_SECONDS,
     ) -> None:
+        self._lease = float(lease)
         self.storage = storage
         self.name = name
         self.spec = spec
@@ -161,6 +163,7 @@ class StudyRecorder:
             host=socket.gethostname(),
             pid=os.getpid(),
             started_at=time.time(),
+            lease_seconds=self._lease,
         )
         self._deferring = False
         self._pending: str | None = None
@@ -177,8 +180,6 @@ class StudyRecorder:
             storage.retry = self._retry  # type: ignore[attr-defined]
         self.interrupted_by: str | None = None
         # Sharing the study's work with other processes (see ``_begin``).
-        self._lease = lease_seconds()
-        self._run = dataclasses.replace(self._run, lease_seconds=self._lease)
         self._shares = True
         self._retry_failed = False
         self._search_name = "search"
@@ -263,6 +264,7 @@ class StudyRecorder:
         splits: Sequence[Any],
     ) -> StudyRecorder:
         """Create the search's study or check the stored one against it."""
+        lease = lease_seconds()  # a bad value is refused before anything is stored
         user_seed = getattr(search, "random_state", None)
         if "random_state" in search.get_params(deep=False):
             seed = _seed(user_seed)
@@ -301,7 +303,9 @@ class StudyRecorder:
             if r.split < n_splits and not (retry_failed and r.status == "failed")
         }
         retry = getattr(search, "storage_retry", DEFAULT_STORAGE_RETRY)
-        recorder = cls(storage, name, spec, known, storage is not search.storage, retry)
+        recorder = cls(
+            storage, name, spec, known, storage is not search.storage, retry, lease
+        )
         recorder._retry_failed = retry_failed
         recorder._search_name = type(search).__name__
         splits_work = getattr(search, "_splits_work", None)
@@ -383,11 +387,11 @@ class StudyRecorder:
     def elsewhere(self, wait: bool) -> Assignment | None:
         """Claim again the tasks other processes held: their results, or the
         tasks of a process that stopped (its lease expired). None when no
-        task is held elsewhere. At most every ``min(1 s, lease / 4)``; with
+        task is held elsewhere. At most every ``min(0.5 s, lease / 4)``; with
         ``wait``, sleep until then."""
         if not self._elsewhere:
             return None
-        interval = min(1.0, self._lease / 4)
+        interval = min(0.5, self._lease / 4)
         pause = self._polled + interval - time.monotonic()
         if pause > 0:
             if not wait:
