@@ -14,8 +14,7 @@ from sklearn.datasets import make_classification
 from sklearn.dummy import DummyClassifier
 
 from hpsearch import GridSearchCV, StorageError, load_study
-from hpsearch.storage import MemoryStorage
-from hpsearch.storage import _recorder
+from hpsearch.storage import MemoryStorage, _recorder
 
 RENEWED = threading.Event()
 
@@ -115,3 +114,82 @@ def test_a_lease_that_is_no_positive_number_is_refused(monkeypatch, value):
     ):
         search.fit(X, y)
     assert storage.list_studies() == []  # refused before anything was stored
+
+
+def test_only_searches_planned_at_the_start_split_their_work():
+    from scipy.stats import uniform
+    from sklearn.svm import SVC
+
+    import hpsearch as hp
+
+    space = {"C": uniform(1, 2)}
+    splits = {
+        type(s).__name__ + ("" if getattr(s, "n_iter", 1) else "(n_iter=None)"): (
+            s._splits_work()
+        )
+        for s in [
+            hp.GridSearchCV(SVC(), {"C": [1]}),
+            hp.RandomizedSearchCV(SVC(), space),
+            hp.RandomizedSearchCV(SVC(), space, n_iter=None, timeout=1),
+            hp.HalvingGridSearchCV(SVC(), {"C": [1]}),
+            hp.HalvingRandomSearchCV(SVC(), space),
+            hp.HyperbandSearchCV(SVC(), space, resource="max_iter", max_resources=9),
+        ]
+    }
+    assert splits == {
+        "GridSearchCV": True,
+        "RandomizedSearchCV": True,
+        "RandomizedSearchCV(n_iter=None)": False,
+        "HalvingGridSearchCV": False,
+        "HalvingRandomSearchCV": False,
+        "HyperbandSearchCV": False,
+    }
+
+
+# SGD stops before converging at small max_iter.
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_hyperband_refuses_a_study_another_live_process_searches():
+    from scipy.stats import loguniform
+    from sklearn.linear_model import SGDClassifier
+
+    from hpsearch import HyperbandSearchCV
+    from hpsearch.storage import RunRecord
+
+    X, y = make_classification(n_samples=60, random_state=0)
+
+    def search() -> HyperbandSearchCV:
+        return HyperbandSearchCV(
+            SGDClassifier(random_state=0),
+            {"alpha": loguniform(1e-4, 1e-1)},
+            resource="max_iter",
+            max_resources=9,
+            n_iter=3,
+            cv=2,
+            random_state=0,
+            storage=storage,
+            study="hb",
+            progress=False,
+            refit=False,
+        )
+
+    storage = MemoryStorage()
+    search().fit(X, y)
+    # A process on another machine, beating: the study is in use.
+    other = RunRecord("other", "running", "another-host", 7, 1.0, None, None, 60.0)
+    storage.set_run("hb", other)
+    with pytest.raises(
+        StorageError,
+        match=r"study 'hb' in memory must not be searched by two processes at once "
+        r"with HyperbandSearchCV; got a live process on it \(host another-host, "
+        r"pid 7\)\. HyperbandSearchCV chooses its next work from all results so "
+        r"far, so it cannot split its work between processes \(grid and random "
+        r"search can\)\. Wait for that process to end \(then run again to "
+        r"resume\), or give this search another study name\.",
+    ):
+        search().fit(X, y)
+    # Once that process has stopped, the study is free.
+    storage.set_run(
+        "hb", RunRecord("other", "interrupted", "another-host", 7, 1.0, 2.0)
+    )
+    search().fit(X, y)
+    assert load_study(storage, "hb").status == "finished"

@@ -662,7 +662,6 @@ class SQLStorage:
         """
         if not tasks:
             return Claimed()
-        claims = self._t["claims"]
         by_row = {(k, encode_resource(r), s): (k, r, s) for k, r, s in tasks}
 
         def take(conn: sa.Connection) -> Claimed:
