@@ -16,6 +16,11 @@ work shortens and which a loaded machine stretches). Two studies:
 
 "startup" is the time one process takes to import hpsearch and scikit-learn.
 
+With --overhead it instead times what claims cost a process alone on its
+study: the same search of 72 fits of about 22 ms (the worst case: cheap fits,
+one claim per unit of work) on SQLite, with claims and without (a search that
+does not split its work), alternately.
+
 Run: .venv/bin/python benchmarks/shared_study.py [--reps 2] [--kinds sleep cpu]
 """
 
@@ -121,12 +126,55 @@ def startup() -> float:
     return time.perf_counter() - start
 
 
+def overhead(reps: int, storage: str | None) -> None:
+    """Median fit time of one process with claims and without."""
+    sys.path.insert(0, str(SLOW))
+    from sklearn.datasets import load_iris
+    from slow_estimators import SlowClassifier
+
+    from hpsearch import GridSearchCV
+
+    X, y = load_iris(return_X_y=True)
+    folder = Path(tempfile.mkdtemp())
+    times: dict[bool, list[float]] = {True: [], False: []}
+    for rep in range(reps):
+        for claims in (True, False):
+            GridSearchCV._splits_work = lambda self, c=claims: c  # type: ignore[method-assign]
+            search = GridSearchCV(
+                SlowClassifier(),
+                {
+                    "strategy": ["prior", "most_frequent", "uniform", "stratified"],
+                    "delay": [0.02, 0.021, 0.022, 0.023, 0.024, 0.025],
+                },
+                cv=3,
+                storage=storage or str(folder / f"{rep}-{claims}.db"),
+                study=f"overhead-{uuid.uuid4().hex[:8]}",
+                progress=False,
+                refit=False,
+            )
+            start = time.perf_counter()
+            search.fit(X, y)
+            times[claims].append(time.perf_counter() - start)
+    without = statistics.median(times[False])
+    with_claims = statistics.median(times[True])
+    print("| storage | without claims (s) | with claims (s) | ratio |")
+    print("|---|---:|---:|---:|")
+    print(
+        f"| {'PostgreSQL' if storage else 'SQLite'} | {without:.2f} "
+        f"| {with_claims:.2f} | {with_claims / without:.3f} |"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=2)
     parser.add_argument("--kinds", nargs="+", default=list(STUDIES))
     parser.add_argument("--postgres", default=None, help="a PostgreSQL URL")
+    parser.add_argument("--overhead", action="store_true")
     args = parser.parse_args()
+    if args.overhead:
+        overhead(args.reps, args.postgres)
+        return
     folder = Path(tempfile.mkdtemp())
     print(
         f"cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.1f}, "
