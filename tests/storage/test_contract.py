@@ -239,12 +239,17 @@ def test_a_run_that_stops_releases_its_claims(storage):
     assert list(storage.claim("s", "r2", [A, B], 60.0).mine) == [A, B]
 
 
-def test_a_failed_result_is_done_unless_failed_fits_are_retried(storage):
+def test_a_failed_result_is_done_unless_it_is_to_be_fitted_again(storage):
     storage.create_study(study())
-    storage.add_results("s", [result("a", 0, status="failed", error="boom")])
+    failed = result("a", 0, status="failed", error="boom", finished_at=5.0)
+    storage.add_results("s", [failed])
     assert [r.key for r in storage.claim("s", "r1", [A], 60.0).done] == [A]
-    retried = storage.claim("s", "r1", [A], 60.0, retry_failed=True)
+    retried = storage.claim("s", "r1", [A], 60.0, redo={A: 5.0})
     assert (list(retried.mine), retried.done) == ([A], ())
+    # Fitted again and failed again (a new finish time): done for the others.
+    storage.add_results("s", [result("a", 0, status="failed", finished_at=9.0)])
+    again = storage.claim("s", "r2", [A], 60.0, redo={A: 5.0})
+    assert [r.finished_at for r in again.done] == [9.0]
 
 
 def test_claims_of_tasks_with_resources_are_their_own(storage):

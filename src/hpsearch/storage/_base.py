@@ -172,12 +172,14 @@ class Storage(Protocol):
         tasks: Sequence[TaskKey],
         lease_seconds: float,
         *,
-        retry_failed: bool = False,
+        redo: Mapping[TaskKey, float] | None = None,
     ) -> Claimed:
         """Lease to ``run_id`` for ``lease_seconds`` the ``tasks`` that have no
         stored result and no live claim of another run; return those and the
-        stored results of the others that are done (a failed result counts as
-        not done with ``retry_failed``)."""
+        stored results of the others that are done. ``redo`` names failed
+        results to fit again (``retry_failed``) by their ``finished_at``: a
+        task whose stored result is that one is not done (one with another
+        time is a retry already made)."""
         ...
 
     def renew(self, name: str, run_id: str, lease_seconds: float) -> None:
@@ -187,6 +189,15 @@ class Storage(Protocol):
     def read(self, name: str) -> StudyData:
         """Everything stored for the study; raises StudyNotFoundError."""
         ...
+
+
+def fit_again(result: FoldResult, redo: Mapping[TaskKey, float] | None) -> bool:
+    """Whether ``result`` is a failed result that ``redo`` asks to fit again."""
+    return (
+        redo is not None
+        and result.status == "failed"
+        and redo.get(result.key) == result.finished_at
+    )
 
 
 def not_found(storage: Storage, name: str) -> StudyNotFoundError:

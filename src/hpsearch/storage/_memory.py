@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from hpsearch._records import FoldResult, TaskKey
 from hpsearch.storage._base import (
@@ -15,6 +15,7 @@ from hpsearch.storage._base import (
     StoredCandidate,
     StudyData,
     StudyRecord,
+    fit_again,
     not_found,
 )
 
@@ -132,7 +133,7 @@ class MemoryStorage:
         tasks: Sequence[TaskKey],
         lease_seconds: float,
         *,
-        retry_failed: bool = False,
+        redo: Mapping[TaskKey, float] | None = None,
     ) -> Claimed:
         """Lease to ``run_id`` the ``tasks`` that have no stored result and no
         live claim of another run; return those and the stored results of the
@@ -145,9 +146,7 @@ class MemoryStorage:
             mine, done = [], []
             for task in tasks:
                 result = stored.get(task)
-                if result is not None and not (
-                    retry_failed and result.status == "failed"
-                ):
+                if result is not None and not fit_again(result, redo):
                     done.append(result)
                     continue
                 holder, expires = claims.get(task, (run_id, now))

@@ -181,7 +181,10 @@ class StudyRecorder:
         self.interrupted_by: str | None = None
         # Sharing the study's work with other processes (see ``_begin``).
         self._shares = True
-        self._retry_failed = False
+        # retry_failed: the stored failed results to fit again, by their
+        # finish time (a failed result with another time is a retry made by
+        # another process meanwhile: done).
+        self._redo: dict[TaskKey, float] = {}
         self._search_name = "search"
         self._elsewhere: dict[TaskKey, Task] = {}
         self._claiming: Future[Claimed] | None = None
@@ -306,7 +309,10 @@ class StudyRecorder:
         recorder = cls(
             storage, name, spec, known, storage is not search.storage, retry, lease
         )
-        recorder._retry_failed = retry_failed
+        if retry_failed:
+            recorder._redo = {
+                r.key: r.finished_at for r in data.results if r.status == "failed"
+            }
         recorder._search_name = type(search).__name__
         splits_work = getattr(search, "_splits_work", None)
         recorder._shares = bool(splits_work is not None and splits_work())
@@ -418,7 +424,7 @@ class StudyRecorder:
                 self._run.run_id,
                 keys,
                 self._lease,
-                retry_failed=self._retry_failed,
+                redo=self._redo,
             )
         )
         try:

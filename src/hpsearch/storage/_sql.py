@@ -25,7 +25,7 @@ import json
 import os
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -42,6 +42,7 @@ from hpsearch.storage._base import (
     StoredCandidate,
     StudyData,
     StudyRecord,
+    fit_again,
     not_found,
 )
 from hpsearch.storage._codec import (
@@ -646,7 +647,7 @@ class SQLStorage:
         tasks: Sequence[TaskKey],
         lease_seconds: float,
         *,
-        retry_failed: bool = False,
+        redo: Mapping[TaskKey, float] | None = None,
     ) -> Claimed:
         """Lease to ``run_id`` for ``lease_seconds`` the ``tasks`` that have no
         stored result and no live claim of another run; return those and the
@@ -668,7 +669,7 @@ class SQLStorage:
             study_id = self._study_id(conn, name)
             now = self._now(conn)
             wanted = dict(by_row)
-            done = self._stored(conn, study_id, wanted, retry_failed)
+            done = self._stored(conn, study_id, wanted, redo)
             mine: list[tuple[str, str, int]] = []
             upsert = self._claim_statement()
             for k, r, s in wanted:  # one compiled statement, row by row
@@ -687,7 +688,7 @@ class SQLStorage:
                 if row is not None:
                     mine.append((k, r, s))
             taken = {row: wanted[row] for row in mine}
-            late = self._stored(conn, study_id, taken, retry_failed)
+            late = self._stored(conn, study_id, taken, redo)
             if late:
                 self._release(conn, study_id, run_id, late)
             return Claimed(tuple(taken.values()), tuple(done + late))
@@ -722,10 +723,10 @@ class SQLStorage:
         conn: sa.Connection,
         study_id: int,
         wanted: dict[tuple[str, str, int], TaskKey],
-        retry_failed: bool,
+        redo: Mapping[TaskKey, float] | None,
     ) -> list[FoldResult]:
         """The stored results of ``wanted`` tasks (by row key), which are
-        removed from it (a failed one stays with ``retry_failed``)."""
+        removed from it (a failed one to fit again, in ``redo``, stays)."""
         results = self._t["results"]
         done = []
         for chunk in _chunks(sorted({k for k, _, _ in wanted}), 500):
@@ -738,11 +739,11 @@ class SQLStorage:
             for row in rows:
                 fields = dict(row._mapping)
                 found = (fields["candidate_key"], fields["resource"], fields["split"])
-                if found in wanted and not (
-                    retry_failed and fields["status"] == "failed"
-                ):
-                    done.append(row_result(fields))
-                    del wanted[found]
+                if found in wanted:
+                    result = row_result(fields)
+                    if not fit_again(result, redo):
+                        done.append(result)
+                        del wanted[found]
         return done
 
     def renew(self, name: str, run_id: str, lease_seconds: float) -> None:
