@@ -530,7 +530,9 @@ class StudyRecorder:
             self._writer.shutdown()
             self._stop_beating.set()
             if self._beating is not None:
-                self._beating.join()
+                # Not for longer: a renewal may be retrying a storage that is
+                # away (a daemon thread; a late beat on a stopped run is moot).
+                self._beating.join(timeout=KEEP_UP_SECONDS)
             self._finish_run()
         if self._failure is not None and not getattr(
             self._failure, "hpsearch_told", False
