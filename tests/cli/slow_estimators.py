@@ -38,3 +38,29 @@ class SwitchedClassifier(DummyClassifier):
         if Path("BROKEN").exists():
             raise RuntimeError("the BROKEN file says the service is down")
         return super().fit(X, y, sample_weight)
+
+
+class LoggedSlowClassifier(SlowClassifier):
+    """A SlowClassifier whose every fit appends ``"<strategy> <delay> <digest
+    of X> <rows> <pid>"`` to ``log`` (one short write to a file opened for appending: lines of
+    several processes never mix), to count fits across processes."""
+
+    def __init__(self, strategy="prior", delay=0.1, log="fits.log"):
+        super().__init__(strategy=strategy, delay=delay)
+        self.log = log
+
+    def fit(self, X, y, sample_weight=None):
+        import hashlib
+
+        import numpy as np
+
+        rows = hashlib.blake2b(np.ascontiguousarray(X).tobytes(), digest_size=6)
+        line = (
+            f"{self.strategy} {self.delay} {rows.hexdigest()} {len(X)} {os.getpid()}\n"
+        )
+        fd = os.open(self.log, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+        try:
+            os.write(fd, line.encode())
+        finally:
+            os.close(fd)
+        return super().fit(X, y, sample_weight)

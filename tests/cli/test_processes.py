@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -161,3 +162,49 @@ def test_interrupt_keeps_work_and_prints_the_resume_command(
     assert resumed.returncode == 0, resumed.stderr
     assert f"Resuming: {kept} fits are already stored" in resumed.stdout
     assert stored_fits(folder) == 20
+
+
+SHARED = """
+[data]
+source = "sklearn:iris"
+
+[estimator]
+class = "slow_estimators.LoggedSlowClassifier"
+
+[search]
+kind = "grid"
+n_jobs = 1
+
+[search.space]
+strategy = ["prior", "most_frequent", "uniform", "stratified"]
+delay = [0.05, 0.06, 0.07]
+
+[cv]
+folds = 3
+"""  # 12 candidates x 3 folds = 36 fits
+
+
+@pytest.mark.slow
+def test_hpsearch_run_in_three_processes_fits_each_task_once_and_all_agree(
+    tmp_path: Path, hpsearch_process
+):
+    study = tmp_path / "shared.toml"
+    study.write_text(textwrap.dedent(SHARED).lstrip())
+    command = ("run", str(study), "--storage", "sqlite:///runs.db", "--json")
+    processes = [hpsearch_process(*command, cwd=tmp_path) for _ in range(3)]
+    outputs = []
+    for process in processes:
+        out, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err
+        outputs.append(json.loads(out))
+    lines = [line.split() for line in (tmp_path / "fits.log").read_text().splitlines()]
+    fits = Counter(tuple(line[:3]) for line in lines if line[3] == "100")
+    # Each (candidate, fold) once: 36 distinct training parts, none twice;
+    # then each process refits the best candidate on the 150 rows.
+    assert len(fits) == 36 and set(fits.values()) == {1}
+    assert len([line for line in lines if line[3] == "150"]) == 3
+    assert outputs[1] == outputs[0] and outputs[2] == outputs[0]
+    assert outputs[0]["n_fits"] == 36 and len(outputs[0]["results"]) == 10  # --top
+    assert {s.status for s in hp.list_studies(f"sqlite:///{tmp_path / 'runs.db'}")} == {
+        "finished"
+    }
