@@ -41,9 +41,9 @@ class SwitchedClassifier(DummyClassifier):
 
 
 class LoggedSlowClassifier(SlowClassifier):
-    """A SlowClassifier whose every fit appends ``"<strategy> <delay> <digest
-    of X> <rows> <pid>"`` to ``log`` (one short write to a file opened for appending: lines of
-    several processes never mix), to count fits across processes."""
+    """A SlowClassifier that logs every fit to ``log``, to count fits across
+    processes: ``"<strategy> <delay> <digest of X> <rows> <pid>"``, one short
+    write to a file opened for appending (lines never mix)."""
 
     def __init__(self, strategy="prior", delay=0.1, log="fits.log"):
         super().__init__(strategy=strategy, delay=delay)
