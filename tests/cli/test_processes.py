@@ -185,13 +185,13 @@ folds = 3
 
 
 @pytest.mark.slow
-def test_hpsearch_run_in_three_processes_fits_each_task_once_and_all_agree(
+def test_hpsearch_run_in_two_processes_fits_each_task_once_and_all_agree(
     tmp_path: Path, hpsearch_process
 ):
     study = tmp_path / "shared.toml"
     study.write_text(textwrap.dedent(SHARED).lstrip())
     command = ("run", str(study), "--storage", "sqlite:///runs.db", "--json")
-    processes = [hpsearch_process(*command, cwd=tmp_path) for _ in range(3)]
+    processes = [hpsearch_process(*command, cwd=tmp_path) for _ in range(2)]
     outputs = []
     for process in processes:
         out, err = process.communicate(timeout=300)
@@ -202,8 +202,8 @@ def test_hpsearch_run_in_three_processes_fits_each_task_once_and_all_agree(
     # Each (candidate, fold) once: 36 distinct training parts, none twice;
     # then each process refits the best candidate on the 150 rows.
     assert len(fits) == 36 and set(fits.values()) == {1}
-    assert len([line for line in lines if line[3] == "150"]) == 3
-    assert outputs[1] == outputs[0] and outputs[2] == outputs[0]
+    assert len([line for line in lines if line[3] == "150"]) == 2
+    assert outputs[1] == outputs[0]
     assert outputs[0]["n_fits"] == 36 and len(outputs[0]["results"]) == 10  # --top
     assert {s.status for s in hp.list_studies(f"sqlite:///{tmp_path / 'runs.db'}")} == {
         "finished"
