@@ -114,6 +114,7 @@ def _tables(metadata: sa.MetaData, prefix: str) -> dict[str, sa.Table]:
         sa.Column("resource", sa.String(64), primary_key=True),
         sa.Column("split", sa.Integer, primary_key=True),
         sa.Column("run_id", sa.String(64), nullable=False),
+        sa.Column("claimed_at", sa.Float, nullable=False),
         sa.Column("expires_at", sa.Float, nullable=False),
         sa.Index(f"{prefix}claims_run", "study_id", "run_id"),
     )
@@ -670,23 +671,23 @@ class SQLStorage:
             now = self._now(conn)
             wanted = dict(by_row)
             done = self._stored(conn, study_id, wanted, redo)
-            mine: list[tuple[str, str, int]] = []
-            upsert = self._claim_statement()
-            for k, r, s in wanted:  # one compiled statement, row by row
-                row = conn.execute(
-                    upsert,
-                    {
-                        "study_id": study_id,
-                        "candidate_key": k,
-                        "resource": r,
-                        "split": s,
-                        "run_id": run_id,
-                        "expires_at": now + lease_seconds,
-                        "now": now,
-                    },
-                ).first()
-                if row is not None:
-                    mine.append((k, r, s))
+            rows = [
+                {
+                    "study_id": study_id,
+                    "candidate_key": k,
+                    "resource": r,
+                    "split": s,
+                    "run_id": run_id,
+                    "claimed_at": now,
+                    "expires_at": now + lease_seconds,
+                }
+                for k, r, s in wanted
+            ]
+            mine = (
+                [tuple(row) for row in conn.execute(self._claim_statement(), rows)]
+                if rows
+                else []
+            )
             taken = {row: wanted[row] for row in mine}
             late = self._stored(conn, study_id, taken, redo)
             if late:
@@ -791,11 +792,12 @@ class SQLStorage:
                 index_elements=["study_id", "candidate_key", "resource", "split"],
                 set_={
                     "run_id": stmt.excluded.run_id,
+                    "claimed_at": stmt.excluded.claimed_at,
                     "expires_at": stmt.excluded.expires_at,
                 },
                 where=(claims.c.run_id == stmt.excluded.run_id)
-                | (claims.c.expires_at < sa.bindparam("now")),
-            ).returning(claims.c.split)
+                | (claims.c.expires_at < stmt.excluded.claimed_at),
+            ).returning(claims.c.candidate_key, claims.c.resource, claims.c.split)
             self._inserts["claim"] = found
         return found
 
