@@ -247,7 +247,8 @@ def test_a_failed_result_is_done_unless_it_is_to_be_fitted_again(storage):
     retried = storage.claim("s", "r1", [A], 60.0, redo={A: 5.0})
     assert (list(retried.mine), retried.done) == ([A], ())
     # Fitted again and failed again (a new finish time): done for the others.
-    storage.add_results("s", [result("a", 0, status="failed", finished_at=9.0)])
+    again = result("a", 0, status="failed", finished_at=9.0)
+    storage.add_results("s", [again], run_id="r1")
     again = storage.claim("s", "r2", [A], 60.0, redo={A: 5.0})
     assert [r.finished_at for r in again.done] == [9.0]
 

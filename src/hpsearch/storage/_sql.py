@@ -654,13 +654,16 @@ class SQLStorage:
         stored result and no live claim of another run; return those and the
         stored results of the others that are done.
 
-        One transaction: the stored results are read, then each free task is
-        inserted, or taken over where its claim has expired or is the run's
-        own (``ON CONFLICT DO UPDATE ... WHERE``, ``RETURNING`` the rows it
-        wrote), then the results are read again for the tasks taken: on
-        PostgreSQL (read committed) a holder may have committed its result,
-        and dropped its claim, between the first read and the insert. A
-        retried attempt finds its own claims and takes them again.
+        One transaction of three statements: each task is inserted, or taken
+        over where its claim has expired or is the run's own (``ON CONFLICT
+        DO UPDATE ... WHERE``, ``RETURNING`` the rows it wrote); then the
+        results of the tasks taken are read (after the insert: on
+        PostgreSQL, read committed, a holder may commit its result and drop
+        its claim while the insert waits for its row), and the claims of
+        those already done are dropped. A task held by another live run is
+        neither: its holder releases it with its result, and a later claim
+        finds that. A retried attempt finds its own claims and takes them
+        again.
         """
         if not tasks:
             return Claimed()
@@ -670,7 +673,6 @@ class SQLStorage:
             study_id = self._study_id(conn, name)
             now = self._now(conn)
             wanted = dict(by_row)
-            done = self._stored(conn, study_id, wanted, redo)
             rows = [
                 {
                     "study_id": study_id,
@@ -692,7 +694,7 @@ class SQLStorage:
             late = self._stored(conn, study_id, taken, redo)
             if late:
                 self._release(conn, study_id, run_id, late)
-            return Claimed(tuple(taken.values()), tuple(done + late))
+            return Claimed(tuple(taken.values()), tuple(late))
 
         return self._transaction(take)
 
