@@ -177,10 +177,10 @@ class Storage(Protocol):
         """Lease to ``run_id`` for ``lease_seconds`` the ``tasks`` that have no
         stored result and no live claim of another run; return those and the
         stored results of tasks already done (a task another live run holds
-        may be neither until its holder releases it with its result). ``redo`` names failed
-        results to fit again (``retry_failed``) by their ``finished_at``: a
-        task whose stored result is that one is not done (one with another
-        time is a retry already made)."""
+        may be neither until its holder releases it with its result).
+        ``redo`` names failed results to fit again (``retry_failed``) by
+        their ``finished_at``: a task whose stored result is that one is not
+        done (one with another time is a retry already made)."""
         ...
 
     def renew(self, name: str, run_id: str, lease_seconds: float) -> None:
