@@ -26,7 +26,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from hpsearch._records import FoldResult, Proposal
+from hpsearch._records import FoldResult, Proposal, work_tasks
 from hpsearch.strategies import Rung
 
 
@@ -67,7 +67,7 @@ class SearchProgress:
         self.metric = metric
         self.description = description
         self.best: float | None = None
-        self._sums: dict[tuple[str, Any], list[float]] = {}
+        self._sums: dict[tuple[str, Any], dict[int, float]] = {}
         self._params: dict[str, Mapping[str, Any]] = {}
         self._n_splits = 1
         self._progress: Progress | None = None
@@ -98,7 +98,10 @@ class SearchProgress:
                 f"Fitting {n_splits} folds for each of {len(batch)} candidates,"
                 f" totalling {len(batch) * n_splits} fits"
             )
-        total = len({p.key for p in proposals}) * n_splits
+        total = sum(
+            len(work_tasks(*work, n_splits, self.resource))
+            for work in {p.key for p in proposals}
+        )
         if not self.show_bar:
             return
         rung = self.rung_text(proposals[0]) if proposals else None
@@ -134,10 +137,10 @@ class SearchProgress:
         """One fold result arrived."""
         if self.metric is not None and result.status == "ok":
             work = (result.candidate_key, result.resource)
-            scores = self._sums.setdefault(work, [])
-            scores.append(result.test_scores.get(self.metric, float("nan")))
-            if len(scores) == self._n_splits:
-                mean = sum(scores) / len(scores)
+            scores = self._sums.setdefault(work, {})  # a race on folds tells
+            scores[result.split] = result.test_scores.get(self.metric, float("nan"))
+            if len(scores) == self._n_splits:  # the best of complete candidates
+                mean = sum(scores.values()) / len(scores)
                 if mean == mean and (self.best is None or mean > self.best):
                     self.best = mean
         if self.verbose > 1:

@@ -162,7 +162,16 @@ class Duration(click.ParamType):
     type=Duration(),
     default=None,
     help="Time budget: 90, 90s, 10m, 2h or 1h30m. When it expires no new "
-    "work starts and running fits finish; running again continues.",
+    "work starts and running fits finish (see --timeout-running); running "
+    "again continues.",
+)
+@click.option(
+    "--timeout-running",
+    type=click.Choice(["finish", "cancel"]),
+    default=None,
+    help="What --timeout does to running fits: finish them (the default) or "
+    "cancel them (worker processes are terminated; a thread's fit is "
+    "abandoned).",
 )
 @click.option(
     "--retry-failed",
@@ -188,6 +197,7 @@ def run(
     n_iter: int | None,
     retry_failed: bool,
     timeout: float | None,
+    timeout_running: str | None,
     n_top: int,
     progress: bool,
     as_json: bool,
@@ -201,7 +211,7 @@ def run(
     the failed fits again once their cause is fixed.
     """
     overrides = Overrides(
-        storage, study, n_jobs, backend, n_iter, retry_failed, timeout
+        storage, study, n_jobs, backend, n_iter, retry_failed, timeout, timeout_running
     )
     default = os.environ.get("HPSEARCH_STORAGE") or DEFAULT_STORAGE
     plan = load_study_file(study_file, overrides, progress=progress, storage=default)
@@ -315,6 +325,7 @@ def _resume_command(plan: StudyPlan, overrides: Overrides, retry: bool = False) 
         ("--backend", overrides.backend),
         ("--n-iter", overrides.n_iter),
         ("--timeout", overrides.timeout),
+        ("--timeout-running", overrides.timeout_running),
     ]:
         if value is not None:
             words += [option, str(value)]

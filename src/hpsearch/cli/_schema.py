@@ -313,6 +313,7 @@ class Overrides:
     n_iter: int | None = None
     retry_failed: bool = False
     timeout: float | None = None
+    timeout_running: str | None = None
 
 
 _DURATION = re.compile(

@@ -385,7 +385,13 @@ def _search_options(
     options["n_jobs"] = search.get("n_jobs")
     options["backend"] = search.get("backend")
     for key, value in dataclasses.asdict(overrides).items():
-        if key in ("n_jobs", "backend", "n_iter", "timeout") and value is not None:
+        if value is not None and key in (
+            "n_jobs",
+            "backend",
+            "n_iter",
+            "timeout",
+            "timeout_running",
+        ):
             options[key] = value
     if overrides.retry_failed:
         options["retry_failed"] = True
