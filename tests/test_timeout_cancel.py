@@ -19,8 +19,8 @@ import pytest
 from sklearn.model_selection import KFold
 from sklearn.utils._param_validation import InvalidParameterError
 
+from held_estimators import Held, logged
 from hpsearch import GridSearchCV, load_study
-from tests.held_estimators import Held, logged
 
 FAST = {"value": [0.1], "hold": [False]}
 HELD = {"value": [0.2, 0.3, 0.4], "hold": [True]}

@@ -390,8 +390,7 @@ class _SearchMixin(BaseSearchCV):
                 f"evaluated.{resume}"
             )
         cancelled = (
-            f" {n_cancelled} fits in flight were cancelled "
-            "(timeout_running='cancel')."
+            f" {n_cancelled} fits in flight were cancelled (timeout_running='cancel')."
             if n_cancelled
             else ""
         )

@@ -367,9 +367,9 @@ def _print_plan(plan: StudyPlan, as_json: bool) -> None:
                 "round": r.round,
                 "n_candidates": r.n_candidates,
                 "resource": r.resource,
-                "n_fits": (r.n_candidates - r.n_repeated) * plan.n_splits,
+                "n_fits": plan.rung_fits(i),
             }
-            for r in plan.rungs
+            for i, r in enumerate(plan.rungs)
         ],
     }
     if as_json:
@@ -402,8 +402,8 @@ def _print_plan(plan: StudyPlan, as_json: bool) -> None:
     resource = getattr(search, "resource", None)
     if resource is not None:
         unit = "samples" if resource == "n_samples" else resource
-        for r in plan.rungs:
-            fits = (r.n_candidates - r.n_repeated) * plan.n_splits
+        for i, r in enumerate(plan.rungs):
+            fits = plan.rung_fits(i)
             con.print(
                 f"  rung {r.round + 1}/{len(plan.rungs)}   {r.n_candidates} candidates"
                 f" x {r.resource} {unit}: {fits} fits"

@@ -229,7 +229,8 @@ SEARCH_FIELDS: dict[str, Field] = {
     ),
     "resource": Field(
         "string",
-        'Halving: "n_samples" (default) or an estimator parameter (n_estimators).',
+        'Halving: "n_samples" (default) or an estimator parameter (n_estimators); '
+        'hyperband also "folds" (a race on the cv folds).',
         nonempty=True,
     ),
     "max_resources": Field(
