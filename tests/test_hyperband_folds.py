@@ -34,7 +34,7 @@ class Tree(DecisionTreeClassifier):
 
     def fit(self, X, y, sample_weight=None, check_input=True):
         with LOCK:
-            rows = int(round(X[:, 0].sum() * 1000))
+            rows = round(float(X[:, 0].sum()) * 1000)
             FITS.append((self.max_depth, self.min_samples_leaf, rows))
             if len(FITS) == STOP_AT[0]:
                 raise KeyboardInterrupt
