@@ -103,9 +103,15 @@ def test_cancel_terminates_the_loky_workers_of_running_fits(tmp_path):
         r"again to continue with a fresh budget\.",
         message,
     ), message
-    # Nothing of the cancelled fits was stored: a rerun fits them.
+    # Nothing of the cancelled fits was stored: a rerun, on fresh workers,
+    # fits them (and only them).
     assert load_study(f"sqlite:///{tmp_path / 'runs.db'}", "held").progress.done == 2
     (tmp_path / "release").touch()
+    rerun = search(tmp_path, [FAST, HELD], backend="loky").fit(*xy())
+    assert len(rerun.cv_results_["params"]) == 4
+    after = logged(tmp_path)[4 + len(lines) :]
+    assert sorted(v for e, v, _ in after if e == "end") == [0.2, 0.2, 0.3, 0.3, 0.4, 0.4]
+    assert not {pid for _, _, pid in after} & starts
 
 
 def test_cancel_abandons_fits_running_in_threads(tmp_path):

@@ -93,6 +93,7 @@ def test_a_race_on_folds_dry_runs_with_the_folds_each_rung_adds(
     assert "rung 3/3   1 candidates x 5 folds: 2 fits" in result.output
     result = hpsearch("run", "study.toml", "--n-jobs", "1", "--no-progress")
     assert result.exit_code == 0, result.output
+    assert "13 candidates x 1 to 5 folds = 17 fits" in result.output
     study = load_study(f"sqlite:///{workdir / 'hpsearch.db'}", "hb")
     assert study.status == "finished"
     assert max(study.cv_results_["n_resources"]) == 5

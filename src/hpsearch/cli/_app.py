@@ -26,6 +26,7 @@ from sklearn.exceptions import FitFailedWarning
 
 import hpsearch
 from hpsearch._errors import HpsearchError, StudyMismatchError
+from hpsearch._records import FOLDS
 from hpsearch.cli import _columns as columns
 from hpsearch.cli import _output as out
 from hpsearch.cli._failures import FailureReport, failure_report
@@ -220,9 +221,12 @@ def run(
         return
     info = out.console(stderr=as_json)
     where = out.storage_text(plan.storage)
+    folds = f"{plan.n_splits} folds"
+    if getattr(plan.search, "resource", None) == FOLDS and plan.rungs:
+        folds = f"{plan.rungs[0].resource} to {folds}"  # a race on folds
     info.print(
         f"Study [bold]{plan.name}[/] in {where}: {plan.n_candidates} candidates"
-        f" x {plan.n_splits} folds = {plan.n_fits} fits"
+        f" x {folds} = {plan.n_fits} fits"
     )
     info.print(
         f"Data: {len(plan.data.X)} samples, {plan.data.X.shape[1]} features: "
