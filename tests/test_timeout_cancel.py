@@ -110,7 +110,8 @@ def test_cancel_terminates_the_loky_workers_of_running_fits(tmp_path):
     rerun = search(tmp_path, [FAST, HELD], backend="loky").fit(*xy())
     assert len(rerun.cv_results_["params"]) == 4
     after = logged(tmp_path)[4 + len(lines) :]
-    assert sorted(v for e, v, _ in after if e == "end") == [0.2, 0.2, 0.3, 0.3, 0.4, 0.4]
+    ended = sorted(value for event, value, _ in after if event == "end")
+    assert ended == [0.2, 0.2, 0.3, 0.3, 0.4, 0.4]
     assert not {pid for _, _, pid in after} & starts
 
 
