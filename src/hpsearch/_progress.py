@@ -26,7 +26,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from hpsearch._records import FoldResult, Proposal, work_tasks
+from hpsearch._records import FoldResult, Proposal, TaskKey, work_tasks
 from hpsearch.strategies import Rung
 
 
@@ -70,6 +70,8 @@ class SearchProgress:
         self._sums: dict[tuple[str, Any], dict[int, float]] = {}
         self._params: dict[str, Mapping[str, Any]] = {}
         self._n_splits = 1
+        self._counted: set[TaskKey] = set()  # in the bar's total
+        self._advanced: set[TaskKey] = set()  # done, in the bar
         self._progress: Progress | None = None
         self._task_id: Any = None
 
@@ -94,14 +96,21 @@ class SearchProgress:
             self._index.setdefault(c.key, i)
         self._n_candidates = len(batch)
         if self.verbose > 0:
+            folds = {len(work_tasks(*p.key, n_splits, self.resource)) for p in proposals}
+            k = folds.pop() if len(folds) == 1 else n_splits  # a race on folds: k
             print(
-                f"Fitting {n_splits} folds for each of {len(batch)} candidates,"
-                f" totalling {len(batch) * n_splits} fits"
+                f"Fitting {k} folds for each of {len(batch)} candidates,"
+                f" totalling {len(batch) * k} fits"
             )
-        total = sum(
-            len(work_tasks(*work, n_splits, self.resource))
+        # Each (candidate, resource, split) counts once: a race on folds
+        # shares a candidate's folds between its rungs.
+        tasks = {
+            task
             for work in {p.key for p in proposals}
-        )
+            for task in work_tasks(*work, n_splits, self.resource)
+        }
+        total = len(tasks - self._counted)
+        self._counted |= tasks
         if not self.show_bar:
             return
         rung = self.rung_text(proposals[0]) if proposals else None
@@ -145,7 +154,8 @@ class SearchProgress:
                     self.best = mean
         if self.verbose > 1:
             self._print_line(result)
-        if self._progress is not None:
+        if self._progress is not None and result.key not in self._advanced:
+            self._advanced.add(result.key)
             best = "" if self.best is None else f"best {self.metric}={self.best:.4g}"
             self._progress.update(self._task_id, advance=1, best=best)
             self._draw()
