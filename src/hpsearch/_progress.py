@@ -96,8 +96,9 @@ class SearchProgress:
             self._index.setdefault(c.key, i)
         self._n_candidates = len(batch)
         if self.verbose > 0:
-            folds = {len(work_tasks(*p.key, n_splits, self.resource)) for p in proposals}
-            k = folds.pop() if len(folds) == 1 else n_splits  # a race on folds: k
+            kind = self.resource
+            sizes = {len(work_tasks(*p.key, n_splits, kind)) for p in proposals}
+            k = sizes.pop() if len(sizes) == 1 else n_splits  # a race: its folds
             print(
                 f"Fitting {k} folds for each of {len(batch)} candidates,"
                 f" totalling {len(batch) * k} fits"
