@@ -9,7 +9,6 @@ oracle of each row's split scores.
 from __future__ import annotations
 
 import re
-import threading
 
 import numpy as np
 import pytest
@@ -17,28 +16,10 @@ from scipy.stats import randint
 from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.model_selection import KFold, cross_validate
-from sklearn.tree import DecisionTreeClassifier
 
-from hpsearch import HyperbandSearchCV, load_study
+from hpsearch import HyperbandSearchCV
 from hpsearch.strategies._hyperband import fold_rungs
-
-LOCK = threading.Lock()
-# (max_depth, min_samples_leaf, the sum of the training rows' numbers)
-FITS: list[tuple[int, int, int]] = []
-STOP_AT = [0]
-
-
-class Tree(DecisionTreeClassifier):
-    """A decision tree that logs each fit (its parameters and which rows it
-    trains on), and raises KeyboardInterrupt at the STOP_AT-th fit."""
-
-    def fit(self, X, y, sample_weight=None, check_input=True):
-        with LOCK:
-            rows = round(float(X[:, 0].sum()) * 1000)
-            FITS.append((self.max_depth, self.min_samples_leaf, rows))
-            if len(FITS) == STOP_AT[0]:
-                raise KeyboardInterrupt
-        return super().fit(X, y, sample_weight, check_input)
+from logged_trees import FITS, STOP_AT, Tree
 
 
 @pytest.fixture(autouse=True)
@@ -127,32 +108,6 @@ def test_the_best_candidate_is_the_best_of_those_that_ran_all_folds(digits):
     assert search.best_score_ == results["mean_test_score"][complete].max()
     # A candidate scored on fewer folds may look better: it is not chosen.
     assert search.n_candidates_[-1] == len(complete) >= 1
-
-
-def test_a_race_resumed_mid_rung_refits_nothing_stored(tmp_path, digits, fits):
-    url = f"sqlite:///{tmp_path / 'runs.db'}"
-    whole = race(n_jobs=1).fit(*digits)
-    n_fits = len(fits) - 1  # and the refit
-    fits.clear()
-    STOP_AT[0] = 19  # mid-race: candidates on 1 and 3 folds, one fit running
-    with pytest.raises(KeyboardInterrupt):
-        race(n_jobs=1, storage=url, study="race").fit(*digits)
-    STOP_AT[0] = 0
-    interrupted = load_study(url, "race")
-    assert interrupted.status == "interrupted"
-    assert {1, 3} <= set(interrupted.cv_results_["n_resources"])
-    stored = set(fits[:-1])  # the 19th fit was interrupted as it started
-    fits.clear()
-    resumed = race(n_jobs=1, storage=url, study="race").fit(*digits)
-    assert not stored & set(fits)
-    assert len(fits) == n_fits - len(stored) + 1
-    study = load_study(url, "race")
-    assert study.status == "finished"
-    for results in (resumed.cv_results_, study.cv_results_):
-        for key in ("params", "iter", "n_resources", "mean_test_score"):
-            assert list(results[key]) == list(whole.cv_results_[key]), key
-    assert study.best_params_ == whole.best_params_
-    assert study.progress.done == study.progress.total == n_fits
 
 
 @pytest.mark.parametrize(
