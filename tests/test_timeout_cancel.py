@@ -80,6 +80,7 @@ def started_and_stored_first(tmp_path: Path, backend: str) -> None:
     assert [e for e, _, _ in logged(tmp_path)] == ["start", "end"] * 2
 
 
+@pytest.mark.slow  # starts loky's workers twice: 5-10 s, more on a busy machine
 def test_cancel_terminates_the_loky_workers_of_running_fits(tmp_path):
     started_and_stored_first(tmp_path, "loky")
     held = search(

@@ -82,6 +82,10 @@ def test_a_race_on_folds_dry_runs_with_the_folds_each_rung_adds(
 ):
     study_file(
         HYPERBAND.replace('resource = "n_estimators"', 'resource = "folds"')
+        .replace(
+            "sklearn.ensemble.RandomForestClassifier",
+            "sklearn.tree.DecisionTreeClassifier",
+        )
         .replace("max_resources = 27\n", "")
         .replace("folds = 3", "folds = 5")
     )
