@@ -127,6 +127,19 @@ class HyperbandSearchCV(_SearchMixin, BaseSearchCV):
     [1, 3, 9, 27]
     >>> search.n_candidates_
     [8, 3, 1, 1]
+
+    A race on the 5 folds of ``cv``: 1 fold, then 3, then all 5.
+
+    >>> from sklearn.tree import DecisionTreeClassifier
+    >>> race = HyperbandSearchCV(
+    ...     DecisionTreeClassifier(random_state=0),
+    ...     {"max_depth": [1, 2, 3, 4, 5, None], "min_samples_leaf": [1, 5, 10]},
+    ...     resource="folds", n_iter=9, random_state=0, progress=False,
+    ... ).fit(X, y)
+    >>> race.n_resources_, race.n_candidates_
+    ([1, 3, 5], [9, 3, 1])
+    >>> int(race.cv_results_["n_resources"][race.best_index_])
+    5
     """
 
     _parameter_constraints: dict = {

@@ -254,6 +254,8 @@ class DaskExecutor:
         future = self.client.submit(fn, self._data, item, key=key, pure=False)
         self._running[future] = (item, self._data)
         done.add(future)
+        if self._stopping:  # stop_running copied the futures before this one
+            self._cancel([future])
 
     def _failure(self, future: Any, result: Any, item: Any) -> BaseException:
         """The exception to raise for a unit that did not finish."""
