@@ -547,7 +547,7 @@ error_score, return_train_score
     timeout_running : {"finish", "cancel"}, default="finish"
         What ``timeout`` does to the fits running when it expires. "finish"
         waits for them (their results are kept, so no work is wasted; the
-        search ends at most one unit of work late). "cancel" stops them and
+        search ends once the units handed to the workers are done). "cancel" stops them and
         returns at once: loky worker processes are terminated (joblib starts
         fresh ones when next needed), Dask futures cancelled; a fit running
         in a thread cannot be stopped, so its result is dropped and it
