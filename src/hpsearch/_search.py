@@ -547,12 +547,13 @@ error_score, return_train_score
     timeout_running : {"finish", "cancel"}, default="finish"
         What ``timeout`` does to the fits running when it expires. "finish"
         waits for them (their results are kept, so no work is wasted; the
-        search ends once the units handed to the workers are done). "cancel" stops them and
-        returns at once: loky worker processes are terminated (joblib starts
-        fresh ones when next needed), Dask futures cancelled; a fit running
-        in a thread cannot be stopped, so its result is dropped and it
-        finishes in the background (with ``n_jobs=1`` the fit runs in the
-        caller's thread and finishes first). Cancelled fits are not stored.
+        search ends once the units handed to the workers are done). "cancel"
+        stops them and returns at once: loky worker processes are terminated
+        (joblib starts fresh ones when next needed), Dask futures cancelled;
+        a fit running in a thread cannot be stopped, so its result is
+        dropped and it finishes in the background (with ``n_jobs=1`` the fit
+        runs in the caller's thread and finishes first). Cancelled fits are
+        not stored.
 
     Attributes
     ----------
