@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from hpsearch._errors import WorkerCrashError
 from hpsearch._evaluate import EvalContext, failed_result
 from hpsearch._planning import Planner
-from hpsearch._records import FoldResult, Proposal, Resource, Task, TaskKey
+from hpsearch._records import FoldResult, Proposal, Resource, Task, TaskKey, Warm
 from hpsearch._worker import evaluate_unit
 from hpsearch.executors import WAIT, Executor, LostTask
 from hpsearch.strategies import History, Strategy, Trial
@@ -117,6 +117,9 @@ class _NoDisplay:
 
 
 Planning = Callable[[Sequence[Task], int], Iterable[Sequence[Task]]]
+# The (candidate key, resource) pairs whose fitted estimators a later, larger
+# resource may continue, given the history (a strategy's ``promotable``).
+Promotable = Callable[[History], Collection[tuple[str, Resource]]]
 
 
 @dataclass
@@ -149,6 +152,10 @@ class SearchRun:
     # A time.monotonic() after which no new work starts (running work
     # finishes); None: no time budget.
     deadline: float | None = None
+    # With continue_training: which fitted estimators may still continue
+    # (the others are dropped); None keeps none. Workers send estimators
+    # back only when ctx.continuation is set.
+    promotable: Promotable | None = None
     trials: list[Trial] = field(default_factory=list)
     # Set by the run: the deadline stopped it, and how many proposals it
     # left incomplete (out of cv_results_; their stored folds are kept).
@@ -164,6 +171,9 @@ class SearchRun:
         self._completed: list[Trial] = []  # in completion order: the history
         self._tasks_out = 0  # handed to the executor, not back yet
         self._units_out = 0
+        # (candidate key, split) -> a fitted estimator a promotion continues.
+        self._kept: dict[tuple[str, int], Warm] = {}
+        self._may_continue: set[tuple[str, Resource]] = set()
 
     def run(self) -> list[Trial]:
         """Run until nothing runs and the strategy proposes nothing.
@@ -216,11 +226,7 @@ class SearchRun:
                 yield unit
                 continue
             idle = self.executor.n_workers - self._units_out
-            history = History(
-                trials=tuple(self._completed),
-                running=tuple(p for o in self._open.values() for p in o.proposals),
-                idle=max(0 if self._units_out else 1, idle),
-            )
+            history = self._history(max(0 if self._units_out else 1, idle))
             proposals = list(self.strategy.propose(history))
             if proposals:
                 plan = iter(self._start(proposals))
@@ -228,6 +234,13 @@ class SearchRun:
                 yield WAIT  # results to come will tell the strategy more
             else:
                 return
+
+    def _history(self, idle: int) -> History:
+        return History(
+            trials=tuple(self._completed),
+            running=tuple(p for o in self._open.values() for p in o.proposals),
+            idle=idle,
+        )
 
     def _start(self, proposals: Sequence[Proposal]) -> Iterable[Sequence[Task]]:
         """Open the proposals; the tasks not known yet, planned into units."""
@@ -253,7 +266,10 @@ class SearchRun:
                     indices = (
                         None if proposal.splits is None else proposal.splits[split]
                     )
-                    tasks.append(Task(proposal.candidate, split, resource, indices))
+                    warm = self._warm(key, split, resource)
+                    tasks.append(
+                        Task(proposal.candidate, split, resource, indices, warm)
+                    )
                 else:
                     self._tell(found)
             self._open[proposal.key] = _Open([proposal], missing)
@@ -261,6 +277,7 @@ class SearchRun:
         for work in opened:
             if not self._open[work].missing:
                 self._complete(work)
+        self._drop_kept()
         if not tasks:
             return []
         assert self.planner is not None
@@ -268,7 +285,8 @@ class SearchRun:
 
     def _receive(self, received: Sequence[FoldResult | LostTask]) -> None:
         results: list[FoldResult] = [
-            self._lost(r) if isinstance(r, LostTask) else r for r in received
+            self._keep(self._lost(r) if isinstance(r, LostTask) else r)
+            for r in received
         ]
         self.recorder.record(results)
         self._units_out -= 1
@@ -285,6 +303,37 @@ class SearchRun:
                 entry.missing.discard(result.split)
                 if not entry.missing:
                     self._complete(work)
+        self._drop_kept()
+
+    # -- continue_training: fitted estimators a promotion goes on from ----
+
+    def _keep(self, result: FoldResult) -> FoldResult:
+        """Keep a result's fitted estimator if a promotion may continue it;
+        the result without it (never recorded with an estimator)."""
+        if result.fitted is None:
+            return result
+        if (result.candidate_key, result.resource) in self._may_continue:
+            assert result.resource is not None
+            self._kept[result.candidate_key, result.split] = Warm(
+                result.resource, result.fitted
+            )
+        return replace(result, fitted=None)
+
+    def _warm(self, key: str, split: int, resource: Resource) -> Warm | None:
+        """The kept estimator a task at ``resource`` continues, taken out."""
+        warm = self._kept.pop((key, split), None)
+        if warm is None or resource is None or warm.resource >= resource:
+            return None
+        return warm
+
+    def _drop_kept(self) -> None:
+        """Forget the estimators of candidates that can no longer be promoted."""
+        if self.promotable is None:
+            return
+        self._may_continue = set(self.promotable(self._history(0)))
+        for key, warm in list(self._kept.items()):
+            if (key[0], warm.resource) not in self._may_continue:
+                del self._kept[key]
 
     def _lost(self, lost: LostTask) -> FoldResult:
         """A task that killed its worker twice: a failed fit, or the error."""

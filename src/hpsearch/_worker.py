@@ -43,7 +43,8 @@ def evaluate_unit(ctx: EvalContext, tasks: Sequence[Task]) -> list[FoldResult]:
                     threadpool_limits(limits=ctx.threads, user_api="openmp")
                 )
         chains = getattr(tasks, "chains", None)  # a planned unit: see _planning
-        if chains is not None and any(chains):
+        # Continuing fits need each task's whole fitted estimator: no prefix.
+        if chains is not None and any(chains) and ctx.continuation is None:
             return evaluate_prefixed(ctx, tasks, chains)
         return [fit_and_score(ctx, task) for task in tasks]
 
