@@ -10,7 +10,6 @@ nothing fitted is ever stored, and the default fits from scratch.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -108,7 +107,11 @@ def test_gradient_boosting_continued_from_10_to_30_trees_is_the_30_tree_fit(data
 
 @pytest.mark.parametrize(
     "where",
-    [dict(n_jobs=1), dict(n_jobs=2, backend="threading"), dict(n_jobs=2, backend="loky")],
+    [
+        dict(n_jobs=1),
+        dict(n_jobs=2, backend="threading"),
+        dict(n_jobs=2, backend="loky"),
+    ],
     ids=["serial", "threads", "processes"],
 )
 def test_halving_continues_the_trees_and_scores_as_scikit_learn(
@@ -132,7 +135,11 @@ def test_halving_continues_the_trees_and_scores_as_scikit_learn(
     results = search.cv_results_
     expected = [np.nan if i == 0 else [3, 9][i - 1] for i in results["iter"]]
     np.testing.assert_array_equal(results["continued_from"], expected)
-    assert list(search.results_.columns[:3]) == ["iter", "n_resources", "continued_from"]
+    assert list(search.results_.columns[:3]) == [
+        "iter",
+        "n_resources",
+        "continued_from",
+    ]
 
 
 def test_by_default_every_fit_starts_from_scratch_as_in_scikit_learn(
@@ -173,7 +180,7 @@ def test_hyperband_continues_promoted_candidates_with_the_same_scores(data, tmp_
     rungs = dict(enumerate(grown.n_resources_))
     continued = grown.cv_results_["continued_from"]
     for rung, value in zip(grown.cv_results_["iter"], continued, strict=True):
-        assert (np.isnan(value) if rung == 0 else value == rungs[rung - 1]), rung
+        assert np.isnan(value) if rung == 0 else value == rungs[rung - 1], rung
     resources = grown.cv_results_["n_resources"]
     trained = np.where(np.isnan(continued), resources, resources - continued)
     assert len(stages(tmp_path / "grown")) == 2 * trained.sum()
@@ -249,7 +256,9 @@ def test_a_keras_model_goes_on_from_the_epochs_it_has(tmp_path):
     ).fit(X, y)
     # Per split: 3 models x 1 epoch, then the best one 2 more (not 3).
     assert len(read_lines(str(log))) - 3 == 2 * (3 + 2)  # 3: the refit
-    np.testing.assert_array_equal(search.cv_results_["continued_from"], [np.nan] * 3 + [1])
+    np.testing.assert_array_equal(
+        search.cv_results_["continued_from"], [np.nan] * 3 + [1]
+    )
 
 
 def test_what_can_continue_and_how():
@@ -258,7 +267,11 @@ def test_what_can_continue_and_how():
     mlp = resolve(
         Pipeline([("s", StandardScaler()), ("m", MLPClassifier())]), "m__max_iter", True
     )
-    assert (mlp.parameter, mlp.warm_start, mlp.adds) == ("m__max_iter", "m__warm_start", True)
+    assert (mlp.parameter, mlp.warm_start, mlp.adds) == (
+        "m__max_iter",
+        "m__warm_start",
+        True,
+    )
     assert resolve(GradientBoostingClassifier(), "n_estimators", False) is None
     assert resolve(SVC(), "max_iter", "auto") is None  # no warm_start
     assert resolve(RandomForestClassifier(), "n_samples", "auto") is None
@@ -332,7 +345,10 @@ def test_a_stored_study_keeps_where_fits_continued_from_and_no_estimator(
 
 
 def candidates(n: int) -> list[Candidate]:
-    return [Candidate({"max_depth": 1 + i % 3, "random_state": i}, f"c{i}") for i in range(n)]
+    return [
+        Candidate({"max_depth": 1 + i % 3, "random_state": i}, f"c{i}")
+        for i in range(n)
+    ]
 
 
 def test_halving_keeps_the_fits_of_the_round_that_may_still_be_promoted(data):

@@ -191,7 +191,6 @@ class _SearchMixin(BaseSearchCV):
             X, y, **routed.splitter.split
         )
         self._check_space()  # before anything is fitted or stored
-        continuation = self._continuation()
         check_pre_dispatch(getattr(self, "pre_dispatch", "2*n_jobs"))
         splits = list(self._checked_cv_orig.split(X, y, **routed.splitter.split))
         if not splits:  # before a study is stored with no splits
@@ -206,9 +205,9 @@ class _SearchMixin(BaseSearchCV):
                 "cv.split and cv.get_n_splits return inconsistent results. "
                 f"Expected {self.n_splits_} splits, got {len(splits)}"
             )
-        return _Fit(
-            X, y, params, routed, scorers, refit_metric, splits, continuation=continuation
-        )
+        fit = _Fit(X, y, params, routed, scorers, refit_metric, splits)
+        fit.continuation = self._continuation()  # continue_training, checked
+        return fit
 
     def plan(self, X: Any, y: Any = None, **params: Any) -> list[Rung]:
         """The rounds this search would run on ``X, y``, without fitting.
