@@ -226,7 +226,11 @@ class SearchRun:
                 yield unit
                 continue
             idle = self.executor.n_workers - self._units_out
-            history = self._history(max(0 if self._units_out else 1, idle))
+            history = History(
+                trials=tuple(self._completed),
+                running=tuple(p for o in self._open.values() for p in o.proposals),
+                idle=max(0 if self._units_out else 1, idle),
+            )
             proposals = list(self.strategy.propose(history))
             if proposals:
                 plan = iter(self._start(proposals))
@@ -234,13 +238,6 @@ class SearchRun:
                 yield WAIT  # results to come will tell the strategy more
             else:
                 return
-
-    def _history(self, idle: int) -> History:
-        return History(
-            trials=tuple(self._completed),
-            running=tuple(p for o in self._open.values() for p in o.proposals),
-            idle=idle,
-        )
 
     def _start(self, proposals: Sequence[Proposal]) -> Iterable[Sequence[Task]]:
         """Open the proposals; the tasks not known yet, planned into units."""
@@ -291,6 +288,7 @@ class SearchRun:
         self.recorder.record(results)
         self._units_out -= 1
         observe = getattr(self.planner, "observe", None)
+        n_completed = len(self._completed)
         for result in results:
             self._tasks_out -= 1
             self._known[result.key] = result
@@ -303,7 +301,8 @@ class SearchRun:
                 entry.missing.discard(result.split)
                 if not entry.missing:
                     self._complete(work)
-        self._drop_kept()
+        if len(self._completed) > n_completed:  # ranks may have changed
+            self._drop_kept()
 
     # -- continue_training: fitted estimators a promotion goes on from ----
 
@@ -330,7 +329,11 @@ class SearchRun:
         """Forget the estimators of candidates that can no longer be promoted."""
         if self.promotable is None:
             return
-        self._may_continue = set(self.promotable(self._history(0)))
+        now = History(
+            trials=tuple(self._completed),
+            running=tuple(p for o in self._open.values() for p in o.proposals),
+        )
+        self._may_continue = set(self.promotable(now))
         for key, warm in list(self._kept.items()):
             if (key[0], warm.resource) not in self._may_continue:
                 del self._kept[key]
