@@ -60,7 +60,7 @@ class Counter:
 
 def boosting(quick: bool) -> tuple[Any, Any, Any, dict, dict]:
     X, y = make_classification(
-        n_samples=400 if quick else 1000, n_features=20, random_state=0
+        n_samples=300 if quick else 1000, n_features=20, random_state=0
     )
     space = {
         "max_depth": randint(1, 6),
@@ -69,8 +69,8 @@ def boosting(quick: bool) -> tuple[Any, Any, Any, dict, dict]:
     }
     budget = dict(
         resource="n_estimators",
-        min_resources=3 if quick else 9,
-        max_resources=27 if quick else 243,
+        min_resources=1 if quick else 9,
+        max_resources=9 if quick else 243,
         factor=3,
     )
     return X, y, GradientBoostingClassifier(random_state=0), space, budget

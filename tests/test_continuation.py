@@ -187,6 +187,7 @@ def test_hyperband_continues_promoted_candidates_with_the_same_scores(data, tmp_
     assert len(stages(tmp_path / "fresh")) == 2 * resources.sum()
 
 
+@pytest.mark.slow
 def test_a_skorch_network_goes_on_from_the_epochs_it_has(tmp_path):
     torch = pytest.importorskip("torch")
     from networks import EpochLog, digits, read_lines, small_net
