@@ -33,9 +33,9 @@ from hpsearch import (
     load_study,
 )
 from hpsearch._continuation import resolve
-from hpsearch._evaluate import EvalContext
+from hpsearch._evaluate import EvalContext, fit_and_score
 from hpsearch._loop import SearchRun
-from hpsearch._records import Candidate, FoldResult, Proposal
+from hpsearch._records import Candidate, FoldResult, Proposal, Task, Warm
 from hpsearch.executors import make_executor
 from hpsearch.strategies import HalvingStrategy, History, HyperbandStrategy, Trial
 
@@ -260,6 +260,31 @@ def test_a_keras_model_goes_on_from_the_epochs_it_has(tmp_path):
     np.testing.assert_array_equal(
         search.cv_results_["continued_from"], [np.nan] * 3 + [1]
     )
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_an_mlp_trains_the_difference_and_then_says_the_total(data):
+    X, y = data
+    mlp = MLPClassifier(hidden_layer_sizes=(8,), random_state=0)
+    ctx = EvalContext(
+        estimator=mlp,
+        X=X,
+        y=y,
+        splits=[(np.arange(0, 200, 2), np.arange(1, 200, 2))],
+        scorer=lambda est, X, y: est.score(X, y),
+        resource="max_iter",
+        continuation=resolve(mlp, "max_iter", True),
+    )
+    candidate = Candidate({"alpha": 0.001}, "a")
+    first = fit_and_score(ctx, Task(candidate, 0, 3))
+    assert first.fitted.n_iter_ == 3 and first.extra["continued_from"] is None
+    then = fit_and_score(ctx, Task(candidate, 0, 9, warm=Warm(3, first.fitted)))
+    # 6 more epochs on the same network (its loss curve has all 9), which
+    # then reads max_iter=9.
+    assert then.fitted is first.fitted
+    assert then.fitted.n_iter_ == 6 and len(then.fitted.loss_curve_) == 9
+    assert then.fitted.max_iter == 9
+    assert then.extra["continued_from"] == 3
 
 
 def test_what_can_continue_and_how():
