@@ -27,7 +27,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from scipy.stats import loguniform, randint, uniform
 from sklearn.datasets import load_digits, make_classification
 from sklearn.ensemble import GradientBoostingClassifier
@@ -78,25 +77,13 @@ def boosting(quick: bool) -> tuple[Any, Any, Any, dict, dict]:
 
 def network(quick: bool) -> tuple[Any, Any, Any, dict, dict]:
     import torch
-    from skorch import NeuralNetClassifier
     from skorch.callbacks import Callback
-    from torch import nn
+
+    sys.path.insert(0, str(HERE.parent / "examples"))
+    from nets import DigitsNet  # a skorch MLP on the digits, seeded
 
     torch.set_num_threads(1)
     X, y = load_digits(return_X_y=True)
-    X = (X[:900] / 16).astype(np.float32)
-    y = y[:900].astype(np.int64)
-
-    class MLP(nn.Module):
-        def __init__(self, hidden: int = 16, seed: int = 0) -> None:
-            super().__init__()
-            torch.manual_seed(seed)  # the same start for every candidate
-            self.net = nn.Sequential(
-                nn.Linear(64, hidden), nn.ReLU(), nn.Linear(hidden, 10)
-            )
-
-        def forward(self, X: Any) -> Any:
-            return self.net(X)
 
     class EpochCount(Callback):
         def __init__(self, counter: Any = None) -> None:
@@ -106,21 +93,12 @@ def network(quick: bool) -> tuple[Any, Any, Any, dict, dict]:
             if self.counter is not None:
                 self.counter()
 
-    net = NeuralNetClassifier(
-        MLP,
-        criterion=nn.CrossEntropyLoss,
-        max_epochs=1,
-        lr=0.1,
-        batch_size=64,
-        train_split=None,
-        verbose=0,
-        callbacks=[("count", EpochCount())],
-    )
+    net = DigitsNet(max_epochs=1, callbacks=[("count", EpochCount())])
     grid = {"module__hidden": [8, 16, 32], "lr": [0.02, 0.05, 0.1, 0.2, 0.4]}
     budget = dict(
         resource="max_epochs", min_resources="exhaust", max_resources=27, factor=3
     )
-    return X, y, net, grid, budget
+    return X[:900], y[:900], net, grid, budget
 
 
 def _searches(problem: str, quick: bool) -> dict[str, Callable[[Counter], Any]]:

@@ -299,6 +299,17 @@ def test_what_can_continue_and_how():
         True,
     )
     assert resolve(GradientBoostingClassifier(), "n_estimators", False) is None
+    skorch = pytest.importorskip("skorch")
+
+    class Net(skorch.NeuralNetClassifier):  # a library's fit, other defaults
+        pass
+
+    net = resolve(Net(module=None), "max_epochs", True)
+    assert (net.parameter, net.warm_start, net.adds) == (
+        "max_epochs",
+        "warm_start",
+        True,
+    )
     assert resolve(SVC(), "max_iter", "auto") is None  # no warm_start
     assert resolve(RandomForestClassifier(), "n_samples", "auto") is None
 

@@ -83,7 +83,10 @@ def _how(estimator: Any, resource: str) -> Continuation | None:
     warm_start = f"{prefix}__warm_start" if prefix else "warm_start"
     if "warm_start" not in owner.get_params(deep=False):
         return None
-    library = type(owner).__module__.partition(".")[0]
+    # The library whose fit runs (a subclass such as a skorch net with other
+    # defaults keeps its library's fit).
+    fits = next((k for k in type(owner).__mro__ if "fit" in vars(k)), type(owner))
+    library = fits.__module__.partition(".")[0]
     if name == _TOTAL:
         return Continuation(resource, warm_start, adds=False)
     if name == "max_iter" and _is_hist_gradient_boosting(owner):
