@@ -236,9 +236,9 @@ def main(argv: list[str] | None = None) -> None:
         out.write_text(
             f"`python benchmarks/continuation.py --reps {reps}` on "
             f"{os.cpu_count()} cores, n_jobs=1, cv=3. / reference: the median "
-            "per-repetition ratio of wall times to the first search of the same "
-            "kind (scikit-learn's halving search; hpsearch's Hyperband from "
-            "scratch).\n\n" + text + "\n"
+            "per-repetition ratio of the wall (or CPU) time to that of the first "
+            "search of the same kind (scikit-learn's halving search; hpsearch's "
+            "Hyperband from scratch).\n\n" + text + "\n"
         )
     sys.stdout.flush()
 

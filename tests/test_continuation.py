@@ -220,6 +220,33 @@ def test_a_skorch_network_goes_on_from_the_epochs_it_has(tmp_path):
     )
     assert search.best_estimator_.max_epochs == 9  # refit from scratch, in full
 
+    # Hyperband too: each promoted net trains only the epochs it lacks.
+    log.unlink()
+    search = HyperbandSearchCV(
+        small_net(callbacks=[("log", EpochLog(str(log)))]),
+        {"module__hidden": [4, 6, 8, 10, 12, 14]},
+        resource="max_epochs",
+        min_resources=1,
+        max_resources=9,
+        n_iter=6,
+        cv=2,
+        n_jobs=1,
+        refit=False,
+        random_state=0,
+        continue_training=True,
+        progress=False,
+    ).fit(X, y)
+    results = search.cv_results_
+    continued = results["continued_from"]
+    # A candidate dropped from its rung's top and promoted later starts anew.
+    assert np.isnan(continued[results["iter"] == 0]).all()
+    went_on = ~np.isnan(continued)
+    below = np.array(search.n_resources_)[results["iter"][went_on] - 1]
+    assert went_on.any() and (continued[went_on] == below).all()
+    more = results["n_resources"] - np.nan_to_num(continued)
+    epochs = [line for line in read_lines(str(log)) if "epoch" in line]
+    assert len(epochs) == 2 * more.sum() < 2 * results["n_resources"].sum()
+
 
 @pytest.mark.filterwarnings(
     # Keras' PyTorch backend calls np.array(tensor) in predict; NumPy 2 warns
