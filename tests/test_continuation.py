@@ -10,7 +10,9 @@ nothing fitted is ever stored, and the default fits from scratch.
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +38,7 @@ from hpsearch._continuation import resolve
 from hpsearch._evaluate import EvalContext, fit_and_score
 from hpsearch._loop import SearchRun
 from hpsearch._records import Candidate, FoldResult, Proposal, Task, Warm
+from hpsearch._worker import sendable
 from hpsearch.executors import make_executor
 from hpsearch.strategies import HalvingStrategy, History, HyperbandStrategy, Trial
 
@@ -312,6 +315,17 @@ def test_an_mlp_trains_the_difference_and_then_says_the_total(data):
     assert then.fitted.n_iter_ == 6 and len(then.fitted.loss_curve_) == 9
     assert then.fitted.max_iter == 9
     assert then.extra["continued_from"] == 3
+
+
+def test_a_fitted_estimator_a_worker_cannot_pickle_stays_there():
+    # skorch pickles a module by class name, which fails in a worker for a
+    # class defined in the caller's __main__: the result goes back without it
+    # (the promotion fits from scratch) instead of failing the search.
+    unpicklable = FoldResult("a", 0, {"score": 1.0}, None, 1, 0.1, 0.1)
+    unpicklable = dataclasses.replace(unpicklable, fitted=threading.Lock())
+    assert sendable(unpicklable).fitted is None
+    fine = dataclasses.replace(unpicklable, fitted=GradientBoostingClassifier())
+    assert sendable(fine) is fine
 
 
 def test_what_can_continue_and_how():
