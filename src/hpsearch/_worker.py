@@ -9,6 +9,7 @@ some, else one :func:`~hpsearch._evaluate.fit_and_score` per task.
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
 import sys
 import threading
 import warnings
@@ -49,9 +50,8 @@ def evaluate_unit(ctx: EvalContext, tasks: Sequence[Task]) -> list[FoldResult]:
         if chains is not None and any(chains) and ctx.continuation is None:
             return evaluate_prefixed(ctx, tasks, chains)
         results = [fit_and_score(ctx, task) for task in tasks]
-        if ctx.continuation is not None and (
-            threading.current_thread() is threading.main_thread()
-        ):
+        if ctx.continuation is not None and multiprocessing.parent_process():
+            # A worker process (loky, Dask): the results go back pickled.
             results = [sendable(result) for result in results]
         return results
 
