@@ -33,9 +33,7 @@ class CountingTree(DecisionTreeClassifier):
     # GridSearchCV raises "Trying to remove parameter check_input").
     def fit(self, X, y, sample_weight=None, check_input=True):
         type(self).fits += 1
-        return super().fit(
-            X, y, sample_weight=sample_weight, check_input=check_input
-        )
+        return super().fit(X, y, sample_weight=sample_weight, check_input=check_input)
 
 
 def fit_grid(space, estimator=None, **kwargs):

@@ -26,9 +26,7 @@ class SwitchedTree(DecisionTreeClassifier):
         type(self).fits += 1
         if type(self).broken:
             raise RuntimeError("the service is down")
-        return super().fit(
-            X, y, sample_weight=sample_weight, check_input=check_input
-        )
+        return super().fit(X, y, sample_weight=sample_weight, check_input=check_input)
 
 
 def search(storage, **kwargs):
