@@ -127,6 +127,29 @@ class _Open:
     missing: set[int]
 
 
+class _Units(Iterator[Any]):
+    """The run's units as the executor takes them (``SearchRun._units``).
+
+    ``remaining_tasks`` is how many tasks the current plan has not given out
+    yet (None: the planner does not say; 0 past the deadline), which an
+    executor weighs before starting worker processes (``LocalExecutor``'s
+    auto mode).
+    """
+
+    def __init__(self, run: SearchRun) -> None:
+        self._run = run
+        self._units = run._units()
+
+    def __next__(self) -> Any:
+        return next(self._units)
+
+    @property
+    def remaining_tasks(self) -> int | None:
+        if self._run.timed_out:
+            return 0
+        return getattr(self._run._plan, "remaining_tasks", None)
+
+
 @dataclass
 class SearchRun:
     """One run of the loop; ``trials`` holds the complete proposals, in order.
@@ -164,6 +187,7 @@ class SearchRun:
         self._completed: list[Trial] = []  # in completion order: the history
         self._tasks_out = 0  # handed to the executor, not back yet
         self._units_out = 0
+        self._plan: Iterator[Sequence[Task]] = iter(())  # the current plan's units
 
     def run(self) -> list[Trial]:
         """Run until nothing runs and the strategy proposes nothing.
@@ -192,7 +216,7 @@ class SearchRun:
                 observe(result)  # stored times: longest first
         try:
             for results in self.executor.map_unordered(
-                evaluate_unit, self._units(), self.ctx
+                evaluate_unit, _Units(self), self.ctx
             ):
                 self._receive(results)
         except BaseException:
@@ -201,7 +225,6 @@ class SearchRun:
 
     def _units(self) -> Iterator[Any]:
         """Units of work as the executor asks for them; WAIT: none for now."""
-        plan: Iterator[Sequence[Task]] = iter(())
         while True:
             if self.deadline is not None and time.monotonic() >= self.deadline:
                 self.timed_out = True  # no new work; what runs finishes
@@ -209,7 +232,7 @@ class SearchRun:
                     yield WAIT
                     continue
                 return
-            unit = next(plan, None)
+            unit = next(self._plan, None)
             if unit is not None:
                 self._tasks_out += len(unit)
                 self._units_out += 1
@@ -223,7 +246,7 @@ class SearchRun:
             )
             proposals = list(self.strategy.propose(history))
             if proposals:
-                plan = iter(self._start(proposals))
+                self._plan = iter(self._start(proposals))
             elif self._tasks_out:
                 yield WAIT  # results to come will tell the strategy more
             else:

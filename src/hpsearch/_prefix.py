@@ -19,9 +19,11 @@ through (``enable_metadata_routing``, ``transform_input``) are evaluated plainly
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import time
 import types
+import weakref
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -29,6 +31,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.pipeline import Pipeline
+from sklearn.utils import _safe_indexing
 from sklearn.utils._metadata_requests import _routing_enabled
 from sklearn.utils.metaestimators import _safe_split
 from sklearn.utils.validation import _check_method_params
@@ -47,6 +50,11 @@ from hpsearch._records import FoldResult, Task
 # candidate instead of kept; outputs are also dropped as soon as the next
 # candidate of the unit no longer shares them, so this is rarely reached.
 CACHE_BYTES = 2 * 1024**3
+# The unfitted estimator of each candidate a process evaluates (see
+# unfitted), per search context (by id, dropped with the context), at most
+# MAX_TEMPLATES a context.
+_TEMPLATES: dict[int, dict[tuple[str, Any], Any]] = {}
+MAX_TEMPLATES = 4096
 
 
 class _NotShareableError(Exception):
@@ -233,13 +241,23 @@ def _evaluate_one(
     """One task on top of its cached prefixes; None: evaluate it plainly."""
     train, test = task_indices(ctx, task)
     fit_params = _check_method_params(ctx.X, params=dict(ctx.fit_params), indices=train)
-    estimator = make_estimator(ctx, task)
+    estimator = _fresh_estimator(ctx, task)
     chain = flatten(estimator, fit_params)
     if chain is None or len(chain.leaves) < len(keys):
         return None
-    X_train, y_train = _safe_split(estimator, ctx.X, ctx.y, train)
-    X_test, y_test = _safe_split(estimator, ctx.X, ctx.y, test, train)
-    top = stack[-1] if stack else _Level((-1, ""), X_train, X_test, X_train, 0, 0, 0)
+    if stack:
+        # The cached prefix outputs stand for X: only y is indexed (as
+        # _safe_split does; the shared first leaf fixes the pairwise tag).
+        top = stack[-1]
+        y_train, y_test = (
+            (None, None)
+            if ctx.y is None
+            else (_safe_indexing(ctx.y, train), _safe_indexing(ctx.y, test))
+        )
+    else:
+        X_train, y_train = _safe_split(estimator, ctx.X, ctx.y, train)
+        X_test, y_test = _safe_split(estimator, ctx.X, ctx.y, test, train)
+        top = _Level((-1, ""), X_train, X_test, X_train, 0, 0, 0)
     started_at = time.time()
     # Extend the cached prefixes to this task's depth; levels past the memory
     # cap, and leaves that cannot be shared, are fitted for this task alone.
@@ -262,6 +280,39 @@ def _evaluate_one(
     )
     times = (fit_time, score_time, started_at)
     return _fit_final(ctx, task, chain, top, (y_train, y_test), times)
+
+
+def unfitted(ctx: EvalContext, task: Task) -> Any:
+    """``make_estimator(ctx, task)``, made once per candidate in this process.
+
+    Shared by every caller: read it (the planner's keys), never fit it.
+    """
+    templates = _TEMPLATES.get(id(ctx))
+    if templates is None:
+        templates = _TEMPLATES[id(ctx)] = {}
+        weakref.finalize(ctx, _TEMPLATES.pop, id(ctx), None)
+    work = (task.candidate.key, task.resource)
+    template = templates.get(work)
+    if template is None:
+        template = make_estimator(ctx, task)
+        if len(templates) < MAX_TEMPLATES:
+            templates[work] = template
+    return template
+
+
+def _fresh_estimator(ctx: EvalContext, task: Task) -> Any:
+    """A task's estimator to fit: a deep copy of its candidate's template.
+
+    A candidate is evaluated on every split, in as many units: copying its
+    unfitted estimator costs a fraction of cloning the pipeline and setting
+    its parameters again, and gives the same object (an unfitted estimator's
+    state is its parameters, which clone deep-copies too).
+    """
+    template = unfitted(ctx, task)
+    try:
+        return copy.deepcopy(template)
+    except Exception:  # a value that cannot be deep-copied: clone it
+        return make_estimator(ctx, task)
 
 
 def _fit_leaf(
