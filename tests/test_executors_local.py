@@ -153,6 +153,22 @@ def test_auto_keeps_threads_when_too_little_work_is_left_to_pay_for_processes(
     assert executor.lanes == {"threads": 2}
 
 
+def test_a_search_keeps_threads_when_its_plan_has_too_little_work_left(monkeypatch):
+    """The loop tells the executor how many tasks its plan still holds."""
+    import hpsearch.executors._local as local
+
+    # Decide after the first unit; every unit looks GIL-bound, but no work
+    # left could pay for starting a worker process.
+    monkeypatch.setattr(local, "WARM_UP_UNITS", 0)
+    monkeypatch.setattr(local, "PROBE_SECONDS", 0.0)
+    monkeypatch.setattr(local, "MIN_THREAD_EFFICIENCY", 2.0)
+    monkeypatch.setattr(local, "WORKER_START_SECONDS", 1e9)
+    X, y = load_iris(return_X_y=True)
+    grid = {"C": [0.01, 0.1, 1.0, 10.0, 100.0], "gamma": ["scale", 0.01, 0.1, 1.0]}
+    search = GridSearchCV(SVC(), grid, n_jobs=2, progress=False).fit(X, y)
+    assert search.workers_ == {"threads": 2}
+
+
 def test_auto_keeps_units_that_free_the_gil_on_threads(short_probe):
     executor = LocalExecutor(2, "auto")
     try:

@@ -31,7 +31,6 @@ from typing import Any
 
 import numpy as np
 from sklearn.pipeline import Pipeline
-from sklearn.utils import _safe_indexing
 from sklearn.utils._metadata_requests import _routing_enabled
 from sklearn.utils.metaestimators import _safe_split
 from sklearn.utils.validation import _check_method_params
@@ -203,6 +202,7 @@ class _Level:
     fit_time: float
     score_time: float
     nbytes: int
+    ys: tuple[Any, Any]  # y of the training and test parts: the rows' own
 
 
 def evaluate_prefixed(
@@ -245,19 +245,13 @@ def _evaluate_one(
     chain = flatten(estimator, fit_params)
     if chain is None or len(chain.leaves) < len(keys):
         return None
-    if stack:
-        # The cached prefix outputs stand for X: only y is indexed (as
-        # _safe_split does; the shared first leaf fixes the pairwise tag).
+    if stack:  # the cached outputs stand for X, and their rows' y comes along
         top = stack[-1]
-        y_train, y_test = (
-            (None, None)
-            if ctx.y is None
-            else (_safe_indexing(ctx.y, train), _safe_indexing(ctx.y, test))
-        )
     else:
         X_train, y_train = _safe_split(estimator, ctx.X, ctx.y, train)
         X_test, y_test = _safe_split(estimator, ctx.X, ctx.y, test, train)
-        top = _Level((-1, ""), X_train, X_test, X_train, 0, 0, 0)
+        top = _Level((-1, ""), X_train, X_test, X_train, 0, 0, 0, (y_train, y_test))
+    y_train, y_test = top.ys
     started_at = time.time()
     # Extend the cached prefixes to this task's depth; levels past the memory
     # cap, and leaves that cannot be shared, are fitted for this task alone.
@@ -265,7 +259,7 @@ def _evaluate_one(
     for depth in range(len(stack), len(chain.leaves)):
         key = keys[depth] if depth < len(keys) else (-1, "")
         try:
-            top = _fit_leaf(ctx, chain.leaves[depth], top, y_train, key)
+            top = _fit_leaf(ctx, chain.leaves[depth], top, key)
         except Exception:
             return None  # scikit-learn's own fit gives the error its usual shape
         if key[1] and not local and _fits_cap(stack, top):
@@ -316,15 +310,15 @@ def _fresh_estimator(ctx: EvalContext, task: Task) -> Any:
 
 
 def _fit_leaf(
-    ctx: EvalContext, leaf: Leaf, top: _Level, y_train: Any, key: tuple[Any, str]
+    ctx: EvalContext, leaf: Leaf, top: _Level, key: tuple[Any, str]
 ) -> _Level:
     """Fit one leaf on ``top``'s output as Pipeline._fit does; transform the rest."""
     transformer = leaf.estimator
     start = time.perf_counter()
     if hasattr(transformer, "fit_transform"):
-        Xfit = transformer.fit_transform(top.Xfit, y_train, **leaf.params)
+        Xfit = transformer.fit_transform(top.Xfit, top.ys[0], **leaf.params)
     else:
-        Xfit = transformer.fit(top.Xfit, y_train, **leaf.params).transform(top.Xfit)
+        Xfit = transformer.fit(top.Xfit, top.ys[0], **leaf.params).transform(top.Xfit)
     fit_time = time.perf_counter() - start
     Xtest = transformer.transform(top.Xtest)
     score_time = time.perf_counter() - start - fit_time
@@ -332,7 +326,7 @@ def _fit_leaf(
     # output may differ from that in the last bits (PCA's does).
     Xtrain = transformer.transform(top.Xtrain) if ctx.return_train_score else None
     size = _nbytes(Xfit) + _nbytes(Xtest) + _nbytes(Xtrain)
-    return _Level(key, Xfit, Xtest, Xtrain, fit_time, score_time, size)
+    return _Level(key, Xfit, Xtest, Xtrain, fit_time, score_time, size, top.ys)
 
 
 def _fits_cap(stack: list[_Level], level: _Level) -> bool:
