@@ -10,8 +10,10 @@ scikit-learn's.
 
 The limit is the unique work divided by n_jobs: each distinct pipeline prefix
 fitted once per split, each final step (or estimator) fitted and scored once
-per distinct candidate and split, each piece timed once in a fresh process
-(BLAS threads = cores / n_jobs), plus the refit, which no one can share out.
+per distinct candidate and split (on the training part too when the search
+returns train scores, as halving does by default), each piece timed once in a
+fresh process (BLAS threads = cores / n_jobs), plus the refit, which no one
+can share out.
 It is measured in every repetition, in the rotation with the searches, and
 each search's ratio to it is the median of its per-repetition ratios.
 
