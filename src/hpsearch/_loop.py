@@ -139,6 +139,29 @@ class _Open:
     missing: set[int]
 
 
+class _Units(Iterator[Any]):
+    """The run's units as the executor takes them (``SearchRun._units``).
+
+    ``remaining_tasks`` is how many tasks the current plan has not given out
+    yet (None: the planner does not say; 0 past the deadline), which an
+    executor weighs before starting worker processes (``LocalExecutor``'s
+    auto mode).
+    """
+
+    def __init__(self, run: SearchRun) -> None:
+        self._run = run
+        self._units = run._units()
+
+    def __next__(self) -> Any:
+        return next(self._units)
+
+    @property
+    def remaining_tasks(self) -> int | None:
+        if self._run.timed_out:
+            return 0
+        return getattr(self._run._plan, "remaining_tasks", None)
+
+
 @dataclass
 class SearchRun:
     """One run of the loop; ``trials`` holds the complete proposals, in order.
@@ -190,6 +213,7 @@ class SearchRun:
         # (candidate key, split) -> a fitted estimator a promotion continues.
         self._kept: dict[tuple[str, int], Warm] = {}
         self._may_continue: set[tuple[str, Resource]] = set()
+        self._plan: Iterator[Sequence[Task]] = iter(())  # the current plan's units
 
     def run(self) -> list[Trial]:
         """Run until nothing runs and the strategy proposes nothing.
@@ -219,7 +243,7 @@ class SearchRun:
         timer = self._cancel_timer()
         try:
             for results in self.executor.map_unordered(
-                evaluate_unit, self._units(), self.ctx
+                evaluate_unit, _Units(self), self.ctx
             ):
                 self._receive(results)
         except BaseException:
@@ -249,7 +273,6 @@ class SearchRun:
 
     def _units(self) -> Iterator[Any]:
         """Units of work as the executor asks for them; WAIT: none for now."""
-        plan: Iterator[Sequence[Task]] = iter(())
         while True:
             if self.deadline is not None and time.monotonic() >= self.deadline:
                 self.timed_out = True  # no new work; what runs finishes
@@ -257,7 +280,7 @@ class SearchRun:
                     yield WAIT
                     continue
                 return
-            unit = next(plan, None)
+            unit = next(self._plan, None)
             if unit is not None:
                 self._tasks_out += len(unit)
                 self._units_out += 1
@@ -271,7 +294,7 @@ class SearchRun:
             )
             proposals = list(self.strategy.propose(history))
             if proposals:
-                plan = iter(self._start(proposals))
+                self._plan = iter(self._start(proposals))
             elif self._tasks_out:
                 yield WAIT  # results to come will tell the strategy more
             else:
