@@ -10,8 +10,10 @@ scikit-learn's.
 
 The limit is the unique work divided by n_jobs: each distinct pipeline prefix
 fitted once per split, each final step (or estimator) fitted and scored once
-per distinct candidate and split, each piece timed once in a fresh process
-(BLAS threads = cores / n_jobs), plus the refit, which no one can share out.
+per distinct candidate and split (on the training part too when the search
+returns train scores, as halving does by default), each piece timed once in a
+fresh process (BLAS threads = cores / n_jobs), plus the refit, which no one
+can share out.
 It is measured in every repetition, in the rotation with the searches, and
 each search's ratio to it is the median of its per-repetition ratios.
 
@@ -121,7 +123,7 @@ def run_limit(name: str, quick: bool) -> dict[str, Any]:
     search, X, y = _search("hpsearch", workload, quick, "")
     threads = max(1, (os.cpu_count() or 1) // workload.n_jobs)
     search.set_params(n_jobs=1)
-    with threadpool_limits(threads):
+    with threadpool_limits(threads), _train_scoring() as train_scoring:
         search.fit(X, y)
     results = search.cv_results_
     seen: dict[str, float] = {}
@@ -131,8 +133,60 @@ def run_limit(name: str, quick: bool) -> dict[str, Any]:
         key = repr((sorted(params.items()), resources[i]))
         per_split = results["mean_fit_time"][i] + results["mean_score_time"][i]
         seen[key] = float(per_split) * search.n_splits_
-    work = float(np.sum(list(seen.values())))
+    # Scoring the training parts (return_train_score, halving's default) is
+    # work too, which scikit-learn's score_time leaves out; each (candidate,
+    # resource, split) is scored once, so its total is unique work.
+    work = float(np.sum(list(seen.values()))) + sum(train_scoring)
     return {"limit": work / workload.n_jobs + search.refit_time_}
+
+
+@contextlib.contextmanager
+def _train_scoring() -> Any:
+    """Time every scoring of a training part, in this process; yield the times.
+
+    hpsearch's ``scored_result`` scores the test part, then (with
+    ``return_train_score``) the training part: the second ``score`` call of
+    each ``scored_result`` is the one to time. A shared prefix transforms the
+    training part once for all its candidates (``_fit_leaf``), untimed too.
+    """
+    import hpsearch._evaluate as evaluate
+    import hpsearch._prefix as prefix
+
+    times: list[float] = []
+    calls: list[list[float]] = []
+    score, scored_result = evaluate.score, evaluate.scored_result
+    fit_leaf = prefix._fit_leaf
+
+    def timed_leaf(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        level = fit_leaf(*args, **kwargs)
+        if level.Xtrain is not None:
+            spent = time.perf_counter() - start
+            times.append(max(0.0, spent - level.fit_time - level.score_time))
+        return level
+
+    def timed_score(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return score(*args, **kwargs)
+        finally:
+            if calls:
+                calls[-1].append(time.perf_counter() - start)
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append([])
+        try:
+            return scored_result(*args, **kwargs)
+        finally:
+            times.extend(calls.pop()[1:])
+
+    evaluate.score, evaluate.scored_result = timed_score, counted
+    prefix.scored_result, prefix._fit_leaf = counted, timed_leaf
+    try:
+        yield times
+    finally:
+        evaluate.score, evaluate.scored_result = score, scored_result
+        prefix.scored_result, prefix._fit_leaf = scored_result, fit_leaf
 
 
 def run_calibration() -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 
@@ -141,6 +142,24 @@ class FitLog(Callback):
             os.write(fd, f"{hidden} {rows.hexdigest()}\n".encode())
         finally:
             os.close(fd)
+        hold_at = os.environ.get(HOLD_AT)
+        if hold_at is not None:
+            with open(self.log) as log:
+                if sum(1 for _ in log) >= int(hold_at):
+                    _hold()
+
+
+# Set in a search process's environment, fits wait once the log holds this
+# many lines: the test that kills the process then knows it is mid-search,
+# however busy the machine.
+HOLD_AT = "HPSEARCH_TEST_NETWORK_HOLD_AT"
+
+
+def _hold() -> None:
+    """Wait until a signal stops this process (ten minutes at most)."""
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def build_keras(hidden: int = 16, seed: int = 0, meta=None, compile_kwargs=None):
@@ -213,3 +232,28 @@ def small_net(**params):
 
 def network_grid() -> dict:
     return {"module__hidden": [4, 6, 8, 10, 12, 16]}
+
+
+class EpochLog(Callback):
+    """Appends ``epoch`` per epoch trained and ``end <history length>`` per
+    fit to ``log``: the epochs a search ran, and how far each net got."""
+
+    def __init__(self, log: str | None = None):
+        self.log = log
+
+    def on_epoch_end(self, net, **kwargs):
+        append_line(self.log, {"epoch": len(net.history)})
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        append_line(self.log, {"end": len(net.history)})
+
+
+def keras_epoch_log(log: str):
+    """A Keras callback that appends one line per epoch trained to ``log``."""
+    import keras
+
+    class _EpochLog(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            append_line(log, {"epoch": epoch})
+
+    return _EpochLog()

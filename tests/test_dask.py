@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from sklearn.datasets import load_iris
+from sklearn.ensemble import GradientBoostingClassifier
 from sklearn.exceptions import FitFailedWarning
 from sklearn.model_selection import GridSearchCV as SkGridSearchCV
 
@@ -35,7 +36,7 @@ dask = pytest.importorskip("dask")
 TESTS = str(Path(__file__).parent)
 if TESTS not in sys.path:
     sys.path.insert(0, TESTS)
-from dask_estimators import SlowClassifier  # noqa: E402
+from dask_estimators import SlowClassifier, add_held  # noqa: E402
 
 X, y = load_iris(return_X_y=True)
 GRID = {"C": [0.01, 0.1, 1.0, 10.0]}
@@ -322,6 +323,41 @@ def test_close_while_iterating_stops_the_search(client):
         time.sleep(0.05)
 
 
+def test_timeout_running_cancel_cancels_the_units_on_the_cluster(client, tmp_path):
+    from held_estimators import Held, logged
+
+    def search(grid, **options):
+        return GridSearchCV(
+            Held(folder=str(tmp_path)),
+            grid,
+            cv=2,
+            backend=client,
+            refit=False,
+            progress=False,
+            storage=f"sqlite:///{tmp_path / 'runs.db'}",
+            study="held",
+            **options,
+        )
+
+    fast = {"value": [0.1], "hold": [False]}
+    search(fast).fit(X, y)  # stored: complete however late the held fits start
+    held = search(
+        [fast, {"value": [0.2, 0.3], "hold": [True]}],
+        timeout=2,
+        timeout_running="cancel",
+    )
+    with pytest.warns(UserWarning, match="fits in flight were cancelled"):
+        held.fit(X, y)  # held fits wait five minutes unless cancelled
+    assert held.cv_results_["params"] == [{"hold": False, "value": 0.1}]
+    lines = logged(tmp_path)[4:]
+    assert lines and {event for event, _, _ in lines} == {"start"}
+    # A running task cannot be stopped by Dask: released, it ends unseen.
+    (tmp_path / "release").touch()
+    while client.processing() and any(client.processing().values()):
+        time.sleep(0.05)
+    assert hpsearch.load_study(held.storage, "held").progress.done == 2
+
+
 @pytest.mark.parametrize("backend", ["daks", "http://127.0.0.1:8786", 4, object()])
 def test_bad_backend_values_are_refused_with_the_accepted_forms(backend):
     search = GridSearchCV(SlowClassifier(), GRID, backend=backend, progress=False)
@@ -451,16 +487,31 @@ def test_worker_killed_mid_search_reruns_its_units_and_completes(tmp_path):
 
 
 @pytest.mark.slow
-def test_data_lost_with_the_only_worker_is_sent_again_and_the_units_rerun():
+def test_data_lost_with_the_only_worker_is_sent_again_and_the_units_rerun(tmp_path):
+    marks = tmp_path / "units"
+    marks.mkdir()
+    hold = tmp_path / "units.hold"
+    hold.touch()  # units wait in the worker until it is killed
     with (
         distributed.LocalCluster(**{**LOCAL_CLUSTER, "n_workers": 1}) as cluster,
         distributed.Client(cluster, set_as_default=False) as client,
     ):
         [victim] = client.run(os.getpid).values()
-        threading.Timer(0.8, os.kill, (victim, signal.SIGKILL)).start()
+
+        def kill_once_a_unit_runs():
+            # The worker then holds the shared data and a unit: both are lost.
+            while not any(marks.iterdir()):
+                time.sleep(0.05)
+            os.kill(victim, signal.SIGKILL)
+            hold.unlink()
+
+        killer = threading.Thread(target=kill_once_a_unit_runs)
+        killer.start()
         executor = DaskExecutor(client, n_jobs=None, own_client=False)
-        results = list(executor.map_unordered(_add_sleeping, range(10), {"k": 100}))
+        shared = {"k": 100, "marks": str(marks)}
+        results = list(executor.map_unordered(add_held, range(10), shared))
         executor.close()
+        killer.join()
         assert victim not in client.run(os.getpid).values()  # it was restarted
     assert sorted(results) == list(range(100, 110))
 
@@ -494,11 +545,6 @@ def test_a_closed_client_is_refused(cluster):
         r"status is 'closed'. Create a new Client, or pass the scheduler's address.$",
     ):
         search.fit(X, y)
-
-
-def _add_sleeping(shared, item):
-    time.sleep(0.2)
-    return shared["k"] + item
 
 
 # --- a cluster of `dask scheduler` and `dask worker` processes ---------------
@@ -650,3 +696,31 @@ def test_units_on_dask_keep_the_workers_own_thread_limits(client):
         ThreadReporter(), {"c": [1, 2]}, cv=2, backend=client, progress=False
     ).fit(*load_iris(return_X_y=True))
     assert set(search.cv_results_["mean_test_score"]) == {1.0}
+
+
+def test_halving_continues_promoted_fits_on_dask_as_locally(client):
+    from scipy.stats import randint
+
+    from hpsearch import HalvingRandomSearchCV
+
+    options = dict(
+        n_candidates=6,
+        factor=3,
+        resource="n_estimators",
+        min_resources=2,
+        max_resources=6,
+        cv=3,
+        random_state=0,
+        continue_training=True,
+        progress=False,
+    )
+    space = {"max_depth": randint(1, 4)}
+    estimator = GradientBoostingClassifier(random_state=0)
+    on_dask = HalvingRandomSearchCV(estimator, space, backend=client, **options)
+    locally = HalvingRandomSearchCV(estimator, space, n_jobs=1, **options)
+    on_dask.fit(X, y)
+    locally.fit(X, y)
+    # The fitted estimators went to the workers with the promoted tasks and
+    # came back: the same rows say they continued, with the same scores.
+    _same(on_dask.cv_results_, locally.cv_results_)
+    assert list(on_dask.cv_results_["continued_from"][-2:]) == [2, 2]

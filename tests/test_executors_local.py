@@ -153,6 +153,27 @@ def test_auto_keeps_threads_when_too_little_work_is_left_to_pay_for_processes(
     assert executor.lanes == {"threads": 2}
 
 
+SVC_GRID = {"C": [0.01, 0.1, 1.0, 10.0, 100.0], "gamma": ["scale", 0.01, 0.1, 1.0]}
+
+
+def probe_at_once(monkeypatch, worker_start_seconds):
+    """Decide after the first unit, every unit looking GIL-bound."""
+    import hpsearch.executors._local as local
+
+    monkeypatch.setattr(local, "WARM_UP_UNITS", 0)
+    monkeypatch.setattr(local, "PROBE_SECONDS", 0.0)
+    monkeypatch.setattr(local, "MIN_THREAD_EFFICIENCY", 2.0)
+    monkeypatch.setattr(local, "WORKER_START_SECONDS", worker_start_seconds)
+
+
+def test_a_search_keeps_threads_when_its_plan_has_too_little_work_left(monkeypatch):
+    """The loop tells the executor how many tasks its plan still holds."""
+    probe_at_once(monkeypatch, 1e9)  # no work left can pay for a worker
+    X, y = load_iris(return_X_y=True)
+    search = GridSearchCV(SVC(), SVC_GRID, n_jobs=2, progress=False).fit(X, y)
+    assert search.workers_ == {"threads": 2}
+
+
 def test_auto_keeps_units_that_free_the_gil_on_threads(short_probe):
     executor = LocalExecutor(2, "auto")
     try:
@@ -256,15 +277,9 @@ def test_other_estimators_run_in_worker_processes():
 
 
 def test_results_are_equal_when_a_search_moves_from_threads_to_processes(monkeypatch):
-    import hpsearch.executors._local as local
-
-    # Decide after the first unit, and always move: both lanes then fit.
-    monkeypatch.setattr(local, "WARM_UP_UNITS", 0)
-    monkeypatch.setattr(local, "PROBE_SECONDS", 0.0)
-    monkeypatch.setattr(local, "MIN_THREAD_EFFICIENCY", 2.0)
-    monkeypatch.setattr(local, "WORKER_START_SECONDS", 0.0)
+    probe_at_once(monkeypatch, 0.0)  # always move: both lanes then fit
     X, y = load_iris(return_X_y=True)
-    grid = {"C": [0.01, 0.1, 1.0, 10.0, 100.0], "gamma": ["scale", 0.01, 0.1, 1.0]}
+    grid = SVC_GRID
     ours = GridSearchCV(
         SVC(), grid, scoring=where_scored, refit="accuracy", n_jobs=2, progress=False
     ).fit(X, y)
@@ -306,8 +321,10 @@ INTERRUPTIBLE = textwrap.dedent(
             return fit(self, *args, **kwargs)
 
         SVC.fit = held_fit
-    search = GridSearchCV(SVC(), grid, n_jobs=2, progress=False,
-                          storage=sys.argv[1], study="threads")
+    # Threads by name: auto mode could move units to processes on a busy
+    # machine, and this test is about Ctrl-C on threads.
+    search = GridSearchCV(SVC(), grid, n_jobs=2, backend="threading",
+                          progress=False, storage=sys.argv[1], study="threads")
     search.fit(X, y)
     print(json.dumps({"workers": search.workers_,
                       "means": list(search.cv_results_["mean_test_score"])}))

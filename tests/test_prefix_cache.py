@@ -246,3 +246,45 @@ def test_column_transformers_on_data_frames_equal_scikit_learn():
     theirs = SkGridSearchCV(estimator, grid, cv=CV).fit(frame, y)
     ours = GridSearchCV(estimator, grid, cv=CV, progress=False).fit(frame, y)
     assert_same_results(ours, theirs)
+
+
+def test_each_task_fits_its_own_copy_of_its_candidates_estimator():
+    from sklearn.base import clone
+    from sklearn.metrics import check_scoring
+
+    from hpsearch import _prefix
+    from hpsearch._evaluate import EvalContext, make_estimator
+    from hpsearch._records import Candidate, Task
+
+    pipe = Pipeline([("scale", StandardScaler()), ("svc", SVC())])
+    splits = [(np.arange(150), np.arange(150, 300))]
+    ctx = EvalContext(pipe, X, y, splits, check_scoring(pipe))
+    task = Task(Candidate({"svc__C": 3.0}, "c3"), 0)
+    first, second = (
+        _prefix._fresh_estimator(ctx, task),
+        _prefix._fresh_estimator(ctx, task),
+    )
+    assert first is not second and first.steps[1][1] is not second.steps[1][1]
+    first.fit(X, y)
+    template = _prefix.unfitted(ctx, task)
+    assert not hasattr(template.steps[1][1], "support_")  # copies are fitted
+    expected = make_estimator(ctx, task).get_params(deep=False)
+    got = second.get_params(deep=False)
+    assert [(n, type(s), s.get_params()) for n, s in got["steps"]] == [
+        (n, type(s), s.get_params()) for n, s in expected["steps"]
+    ]
+    assert clone(second).get_params()["svc__C"] == 3.0
+
+
+def test_a_search_leaves_no_estimator_templates_behind():
+    import gc
+
+    from hpsearch import _prefix
+
+    before = set(_prefix._TEMPLATES)
+    both(
+        Pipeline([("pca", PCA(5, random_state=0)), ("svc", SVC())]),
+        {"svc__C": [0.1, 1.0]},
+    )
+    gc.collect()
+    assert set(_prefix._TEMPLATES) <= before

@@ -21,9 +21,10 @@ recorder's interruption handling.
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from hpsearch._errors import WorkerCrashError
@@ -36,6 +37,8 @@ from hpsearch._records import (
     Resource,
     Task,
     TaskKey,
+    Warm,
+    work_tasks,
 )
 from hpsearch._worker import evaluate_unit
 from hpsearch.executors import WAIT, Executor, LostTask
@@ -148,6 +151,9 @@ class _NoDisplay:
 
 
 Planning = Callable[[Sequence[Task], int], Iterable[Sequence[Task]]]
+# The (candidate key, resource) pairs whose fitted estimators a later, larger
+# resource may continue, given the history (a strategy's ``promotable``).
+Promotable = Callable[[History], Collection[tuple[str, Resource]]]
 
 
 @dataclass
@@ -156,6 +162,29 @@ class _Open:
 
     proposals: list[Proposal]
     missing: set[int]
+
+
+class _Units(Iterator[Any]):
+    """The run's units as the executor takes them (``SearchRun._units``).
+
+    ``remaining_tasks`` is how many tasks the current plan has not given out
+    yet (None: the planner does not say; 0 past the deadline), which an
+    executor weighs before starting worker processes (``LocalExecutor``'s
+    auto mode).
+    """
+
+    def __init__(self, run: SearchRun) -> None:
+        self._run = run
+        self._units = run._units()
+
+    def __next__(self) -> Any:
+        return next(self._units)
+
+    @property
+    def remaining_tasks(self) -> int | None:
+        if self._run.timed_out:
+            return 0
+        return getattr(self._run._plan, "remaining_tasks", None)
 
 
 @dataclass
@@ -177,24 +206,39 @@ class SearchRun:
     # Groups tasks into units of work; None: hpsearch._planning.Planner, which
     # shares pipeline prefixes, batches small tasks and learns task times.
     planner: Planning | None = None
-    # A time.monotonic() after which no new work starts (running work
-    # finishes); None: no time budget.
+    # A time.monotonic() after which no new work starts; None: no time budget.
     deadline: float | None = None
+    # What the deadline does to running work: "finish" waits for it,
+    # "cancel" stops it (executor.stop_running) and ends the run at once.
+    timeout_running: str = "finish"
+    # With continue_training: which fitted estimators may still continue
+    # (the others are dropped); None keeps none. Workers send estimators
+    # back only when ctx.continuation is set.
+    promotable: Promotable | None = None
     trials: list[Trial] = field(default_factory=list)
-    # Set by the run: the deadline stopped it, and how many proposals it
-    # left incomplete (out of cv_results_; their stored folds are kept).
+    # Set by the run: the deadline stopped it, how many proposals it left
+    # incomplete (out of cv_results_; their stored folds are kept) and how
+    # many running fits "cancel" stopped.
     timed_out: bool = False
     n_incomplete: int = 0
+    n_cancelled: int = 0
 
     def __post_init__(self) -> None:
         if self.planner is None:
             self.planner = Planner(self.ctx)
         self._known: dict[TaskKey, FoldResult] = {}
         self._open: dict[tuple[str, Resource], _Open] = {}
+        # A task in flight -> the works (candidate key, resource) it completes.
+        self._waiting: dict[TaskKey, list[tuple[str, Resource]]] = {}
         self._started: list[Proposal] = []
         self._completed: list[Trial] = []  # in completion order: the history
         self._tasks_out = 0  # handed to the executor, not back yet
         self._units_out = 0
+        self._cancelled = threading.Event()  # the deadline stopped running work
+        # (candidate key, split) -> a fitted estimator a promotion continues.
+        self._kept: dict[tuple[str, int], Warm] = {}
+        self._may_continue: set[tuple[str, Resource]] = set()
+        self._plan: Iterator[Sequence[Task]] = iter(())  # the current plan's units
 
     def run(self) -> list[Trial]:
         """Run until nothing runs and the strategy proposes nothing.
@@ -221,18 +265,39 @@ class SearchRun:
         if observe is not None:
             for result in self._known.values():
                 observe(result)  # stored times: longest first
+        timer = self._cancel_timer()
         try:
             for results in self.executor.map_unordered(
-                evaluate_unit, self._units(), self.ctx
+                evaluate_unit, _Units(self), self.ctx
             ):
                 self._receive(results)
         except BaseException:
             self.executor.close()  # stop the work in flight: Ctrl-C, a raise
             raise
+        finally:
+            if timer is not None:
+                timer.cancel()
+        if self._cancelled.is_set():
+            self.timed_out = True
+            self.n_cancelled = self._tasks_out  # handed out, never back
+
+    def _cancel_timer(self) -> threading.Timer | None:
+        """With ``timeout_running="cancel"``: a timer that stops the running
+        work at the deadline (the executor wakes from its wait)."""
+        if self.deadline is None or self.timeout_running != "cancel":
+            return None
+
+        def cancel() -> None:
+            self._cancelled.set()
+            self.executor.stop_running()
+
+        timer = threading.Timer(max(0.0, self.deadline - time.monotonic()), cancel)
+        timer.daemon = True
+        timer.start()
+        return timer
 
     def _units(self) -> Iterator[Any]:
         """Units of work as the executor asks for them; WAIT: none for now."""
-        plan: Iterator[Sequence[Task]] = iter(())
         while True:
             if self.deadline is not None and time.monotonic() >= self.deadline:
                 self.timed_out = True  # no new work; what runs finishes
@@ -240,7 +305,7 @@ class SearchRun:
                     yield WAIT
                     continue
                 return
-            unit = next(plan, None)
+            unit = next(self._plan, None)
             if unit is not None:
                 unit = self._claim(unit)
                 if not unit:
@@ -257,7 +322,7 @@ class SearchRun:
             )
             proposals = list(self.strategy.propose(history))
             if proposals:
-                plan = iter(self._start(proposals))
+                self._plan = iter(self._start(proposals))
                 continue
             # Tasks other processes hold: their results, or the tasks of one
             # that stopped (waited for once nothing of ours runs).
@@ -265,7 +330,7 @@ class SearchRun:
             if others is not None:
                 self._accept(others.done)
                 if others.mine:
-                    plan = iter(self._plan(others.mine))
+                    self._plan = iter(self._planned_units(others.mine))
                     continue
             if self._tasks_out:
                 yield WAIT  # results to come will tell the strategy more
@@ -287,28 +352,35 @@ class SearchRun:
             if entry is not None:  # the same work already runs: wait for it
                 entry.proposals.append(proposal)
                 continue
-            key, resource = proposal.key
             missing = set()
-            for split in range(n_splits):
-                found = self._known.get((key, resource, split))
-                if found is None:
-                    missing.add(split)
+            for task_key in self._task_keys(proposal.key):
+                _, resource, split = task_key
+                found = self._known.get(task_key)
+                if found is not None:
+                    self._tell(found)
+                    continue
+                missing.add(split)
+                waiting = self._waiting.setdefault(task_key, [])
+                if not waiting:  # else it runs for another work: wait for it
                     indices = (
                         None if proposal.splits is None else proposal.splits[split]
                     )
-                    tasks.append(Task(proposal.candidate, split, resource, indices))
-                else:
-                    self._tell(found)
+                    warm = self._warm(proposal.candidate.key, split, resource)
+                    tasks.append(
+                        Task(proposal.candidate, split, resource, indices, warm)
+                    )
+                waiting.append(proposal.key)
             self._open[proposal.key] = _Open([proposal], missing)
             opened.append(proposal.key)
         for work in opened:
             if not self._open[work].missing:
                 self._complete(work)
+        self._drop_kept()
         if not tasks:
             return []
-        return self._plan(tasks)
+        return self._planned_units(tasks)
 
-    def _plan(self, tasks: Sequence[Task]) -> Iterable[Sequence[Task]]:
+    def _planned_units(self, tasks: Sequence[Task]) -> Iterable[Sequence[Task]]:
         assert self.planner is not None
         return self.planner(tasks, self.executor.n_workers)
 
@@ -326,9 +398,14 @@ class SearchRun:
             )
         return [unit[i] for i in kept]
 
+    def _task_keys(self, work: tuple[str, Resource]) -> list[TaskKey]:
+        """What (candidate key, resource) is evaluated on (``work_tasks``)."""
+        return work_tasks(*work, len(self.ctx.splits), self.ctx.resource)
+
     def _receive(self, received: Sequence[FoldResult | LostTask]) -> None:
         results: list[FoldResult] = [
-            self._lost(r) if isinstance(r, LostTask) else r for r in received
+            self._keep(self._lost(r) if isinstance(r, LostTask) else r)
+            for r in received
         ]
         self.recorder.record(results)
         self._units_out -= 1
@@ -338,6 +415,7 @@ class SearchRun:
     def _accept(self, results: Sequence[FoldResult]) -> None:
         """Results of this process's units, or stored by another process."""
         observe = getattr(self.planner, "observe", None)
+        n_completed = len(self._completed)
         for result in results:
             if result.key in self._known:
                 continue  # a task of another process, already taken
@@ -345,12 +423,48 @@ class SearchRun:
             if observe is not None:
                 observe(result)  # sizes the batches still to come
             self._tell(result)
-            work = (result.candidate_key, result.resource)
-            entry = self._open.get(work)
-            if entry is not None:
-                entry.missing.discard(result.split)
-                if not entry.missing:
-                    self._complete(work)
+            for work in self._waiting.pop(result.key, ()):
+                entry = self._open.get(work)
+                if entry is not None:
+                    entry.missing.discard(result.split)
+                    if not entry.missing:
+                        self._complete(work)
+        if len(self._completed) > n_completed:  # ranks may have changed
+            self._drop_kept()
+
+    # -- continue_training: fitted estimators a promotion goes on from ----
+
+    def _keep(self, result: FoldResult) -> FoldResult:
+        """Keep a result's fitted estimator if a promotion may continue it;
+        the result without it (never recorded with an estimator)."""
+        if result.fitted is None:
+            return result
+        if (result.candidate_key, result.resource) in self._may_continue:
+            assert result.resource is not None
+            self._kept[result.candidate_key, result.split] = Warm(
+                result.resource, result.fitted
+            )
+        return replace(result, fitted=None)
+
+    def _warm(self, key: str, split: int, resource: Resource) -> Warm | None:
+        """The kept estimator a task at ``resource`` continues, taken out."""
+        warm = self._kept.pop((key, split), None)
+        if warm is None or resource is None or warm.resource >= resource:
+            return None
+        return warm
+
+    def _drop_kept(self) -> None:
+        """Forget the estimators of candidates that can no longer be promoted."""
+        if self.promotable is None:
+            return
+        now = History(
+            trials=tuple(self._completed),
+            running=tuple(p for o in self._open.values() for p in o.proposals),
+        )
+        self._may_continue = set(self.promotable(now))
+        for key, warm in list(self._kept.items()):
+            if (key[0], warm.resource) not in self._may_continue:
+                del self._kept[key]
 
     def _lost(self, lost: LostTask) -> FoldResult:
         """A task that killed its worker twice: a failed fit, or the error."""
@@ -375,17 +489,13 @@ class SearchRun:
             self._completed.append(self._trial(proposal))
 
     def _trial(self, proposal: Proposal) -> Trial:
-        key, resource = proposal.key
-        folds = tuple(
-            self._known[key, resource, s] for s in range(len(self.ctx.splits))
-        )
-        return Trial(proposal.candidate, folds, proposal.round, resource)
+        folds = tuple(self._known[k] for k in self._task_keys(proposal.key))
+        return Trial(proposal.candidate, folds, proposal.round, proposal.resource)
 
     def _ordered_trials(self) -> list[Trial]:
         """The complete proposals in the order they were started."""
-        n_splits = len(self.ctx.splits)
         return [
             self._trial(p)
             for p in self._started
-            if all((*p.key, s) in self._known for s in range(n_splits))
+            if all(k in self._known for k in self._task_keys(p.key))
         ]

@@ -28,8 +28,8 @@ from typing import Any, overload
 from sklearn.metrics._scorer import _BaseScorer, _MultimetricScorer, _PassthroughScorer
 from sklearn.pipeline import Pipeline
 
-from hpsearch._evaluate import EvalContext, make_estimator
-from hpsearch._prefix import flatten, prefix_keys
+from hpsearch._evaluate import EvalContext
+from hpsearch._prefix import flatten, prefix_keys, unfitted
 from hpsearch._records import FoldResult, Task, TaskKey
 
 # With several workers, a unit holds at most a 1 / (UNITS_PER_WORKER x
@@ -155,7 +155,7 @@ class Planner:
         ):
             return ()
         try:
-            estimator = make_estimator(self.ctx, task)
+            estimator = unfitted(self.ctx, task)  # read only
         except Exception:  # scikit-learn's own fit will report it
             return ()
         chain = flatten(estimator, self.ctx.fit_params)

@@ -19,9 +19,11 @@ through (``enable_metadata_routing``, ``transform_input``) are evaluated plainly
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import time
 import types
+import weakref
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -47,6 +49,11 @@ from hpsearch._records import FoldResult, Task
 # candidate instead of kept; outputs are also dropped as soon as the next
 # candidate of the unit no longer shares them, so this is rarely reached.
 CACHE_BYTES = 2 * 1024**3
+# The unfitted estimator of each candidate a process evaluates (see
+# unfitted), per search context (by id, dropped with the context), at most
+# MAX_TEMPLATES a context.
+_TEMPLATES: dict[int, dict[tuple[str, Any], Any]] = {}
+MAX_TEMPLATES = 4096
 
 
 class _NotShareableError(Exception):
@@ -195,6 +202,7 @@ class _Level:
     fit_time: float
     score_time: float
     nbytes: int
+    ys: tuple[Any, Any]  # y of the training and test parts: the rows' own
 
 
 def evaluate_prefixed(
@@ -233,13 +241,17 @@ def _evaluate_one(
     """One task on top of its cached prefixes; None: evaluate it plainly."""
     train, test = task_indices(ctx, task)
     fit_params = _check_method_params(ctx.X, params=dict(ctx.fit_params), indices=train)
-    estimator = make_estimator(ctx, task)
+    estimator = _fresh_estimator(ctx, task)
     chain = flatten(estimator, fit_params)
     if chain is None or len(chain.leaves) < len(keys):
         return None
-    X_train, y_train = _safe_split(estimator, ctx.X, ctx.y, train)
-    X_test, y_test = _safe_split(estimator, ctx.X, ctx.y, test, train)
-    top = stack[-1] if stack else _Level((-1, ""), X_train, X_test, X_train, 0, 0, 0)
+    if stack:  # the cached outputs stand for X, and their rows' y comes along
+        top = stack[-1]
+    else:
+        X_train, y_train = _safe_split(estimator, ctx.X, ctx.y, train)
+        X_test, y_test = _safe_split(estimator, ctx.X, ctx.y, test, train)
+        top = _Level((-1, ""), X_train, X_test, X_train, 0, 0, 0, (y_train, y_test))
+    y_train, y_test = top.ys
     started_at = time.time()
     # Extend the cached prefixes to this task's depth; levels past the memory
     # cap, and leaves that cannot be shared, are fitted for this task alone.
@@ -247,7 +259,7 @@ def _evaluate_one(
     for depth in range(len(stack), len(chain.leaves)):
         key = keys[depth] if depth < len(keys) else (-1, "")
         try:
-            top = _fit_leaf(ctx, chain.leaves[depth], top, y_train, key)
+            top = _fit_leaf(ctx, chain.leaves[depth], top, key)
         except Exception:
             return None  # scikit-learn's own fit gives the error its usual shape
         if key[1] and not local and _fits_cap(stack, top):
@@ -264,16 +276,49 @@ def _evaluate_one(
     return _fit_final(ctx, task, chain, top, (y_train, y_test), times)
 
 
+def unfitted(ctx: EvalContext, task: Task) -> Any:
+    """``make_estimator(ctx, task)``, made once per candidate in this process.
+
+    Shared by every caller: read it (the planner's keys), never fit it.
+    """
+    templates = _TEMPLATES.get(id(ctx))
+    if templates is None:
+        templates = _TEMPLATES[id(ctx)] = {}
+        weakref.finalize(ctx, _TEMPLATES.pop, id(ctx), None)
+    work = (task.candidate.key, task.resource)
+    template = templates.get(work)
+    if template is None:
+        template = make_estimator(ctx, task)
+        if len(templates) < MAX_TEMPLATES:
+            templates[work] = template
+    return template
+
+
+def _fresh_estimator(ctx: EvalContext, task: Task) -> Any:
+    """A task's estimator to fit: a deep copy of its candidate's template.
+
+    A candidate is evaluated on every split, in as many units: copying its
+    unfitted estimator costs a fraction of cloning the pipeline and setting
+    its parameters again, and gives the same object (an unfitted estimator's
+    state is its parameters, which clone deep-copies too).
+    """
+    template = unfitted(ctx, task)
+    try:
+        return copy.deepcopy(template)
+    except Exception:  # a value that cannot be deep-copied: clone it
+        return make_estimator(ctx, task)
+
+
 def _fit_leaf(
-    ctx: EvalContext, leaf: Leaf, top: _Level, y_train: Any, key: tuple[Any, str]
+    ctx: EvalContext, leaf: Leaf, top: _Level, key: tuple[Any, str]
 ) -> _Level:
     """Fit one leaf on ``top``'s output as Pipeline._fit does; transform the rest."""
     transformer = leaf.estimator
     start = time.perf_counter()
     if hasattr(transformer, "fit_transform"):
-        Xfit = transformer.fit_transform(top.Xfit, y_train, **leaf.params)
+        Xfit = transformer.fit_transform(top.Xfit, top.ys[0], **leaf.params)
     else:
-        Xfit = transformer.fit(top.Xfit, y_train, **leaf.params).transform(top.Xfit)
+        Xfit = transformer.fit(top.Xfit, top.ys[0], **leaf.params).transform(top.Xfit)
     fit_time = time.perf_counter() - start
     Xtest = transformer.transform(top.Xtest)
     score_time = time.perf_counter() - start - fit_time
@@ -281,7 +326,7 @@ def _fit_leaf(
     # output may differ from that in the last bits (PCA's does).
     Xtrain = transformer.transform(top.Xtrain) if ctx.return_train_score else None
     size = _nbytes(Xfit) + _nbytes(Xtest) + _nbytes(Xtrain)
-    return _Level(key, Xfit, Xtest, Xtrain, fit_time, score_time, size)
+    return _Level(key, Xfit, Xtest, Xtrain, fit_time, score_time, size, top.ys)
 
 
 def _fits_cap(stack: list[_Level], level: _Level) -> bool:

@@ -9,6 +9,12 @@ gives a :class:`FoldResult`. Everywhere (loop, planner, prefix cache,
 progress, records, storage) a piece of work is keyed by
 ``(candidate key, resource, split)``: the :data:`TaskKey`.
 
+In a race on cross-validation folds (``HyperbandSearchCV(resource="folds")``)
+a proposal's resource is a number of folds ``k``: it is evaluated on the
+first ``k`` splits, as tasks without a resource, so that a candidate's folds
+are shared by its rungs (promoted from 1 to 3 folds, it fits 2 more):
+:func:`work_tasks` says which task keys a (candidate, resource) needs.
+
 Records hold plain data (numbers, strings, dicts, index arrays) so that
 storages write them as JSON, never as pickles.
 """
@@ -26,6 +32,21 @@ Status = Literal["ok", "failed"]
 Resource = int | float | None
 TaskKey = tuple[str, Resource, int]
 Split = tuple[np.ndarray, np.ndarray]
+# The resource kind of a race on cross-validation folds.
+FOLDS = "folds"
+
+
+def work_tasks(
+    key: str, resource: Resource, n_splits: int, kind: str | None
+) -> list[TaskKey]:
+    """The task keys that (``key``, ``resource``) is evaluated on.
+
+    One per split at ``resource``; for ``kind="folds"`` the first
+    ``resource`` splits, without a resource (shared by every rung).
+    """
+    if kind == FOLDS:
+        return [(key, None, split) for split in range(int(resource or n_splits))]
+    return [(key, resource, split) for split in range(n_splits)]
 
 
 @dataclass(frozen=True)
@@ -56,17 +77,32 @@ class Proposal:
 
 
 @dataclass(frozen=True)
+class Warm:
+    """An estimator fitted at ``resource`` that a task trains on further.
+
+    Held by the search's loop and carried by a task to its worker; never
+    stored (see :mod:`hpsearch._continuation`).
+    """
+
+    resource: int | float
+    estimator: Any = field(repr=False)
+
+
+@dataclass(frozen=True)
 class Task:
     """Fit one candidate at one resource on the training part of one split.
 
     ``indices`` are the split's (train, test) indices when they are not the
-    search's own (a subsampled round); None: ``ctx.splits[split]``.
+    search's own (a subsampled round); None: ``ctx.splits[split]``. ``warm``:
+    continue this fitted estimator of a smaller resource instead of fitting
+    a fresh clone.
     """
 
     candidate: Candidate
     split: int
     resource: Resource = None
     indices: Split | None = field(default=None, compare=False, repr=False)
+    warm: Warm | None = field(default=None, compare=False, repr=False)
 
     @property
     def key(self) -> TaskKey:
@@ -86,6 +122,9 @@ class FoldResult:
     ``test_scores`` and ``train_scores`` map a metric name to its score (a
     single metric is named ``"score"``, as in scikit-learn's ``cv_results_``);
     a failed fit holds ``error_score`` there and its traceback in ``error``.
+    ``fitted`` is the fitted estimator, sent back by a worker only when the
+    search continues training (:mod:`hpsearch._continuation`); the loop takes
+    it out before the result is recorded, shown or stored.
     """
 
     candidate_key: str
@@ -101,6 +140,7 @@ class FoldResult:
     finished_at: float = 0.0
     extra: Mapping[str, Any] = field(default_factory=dict)
     resource: Resource = None
+    fitted: Any = field(default=None, compare=False, repr=False)
 
     @property
     def key(self) -> TaskKey:

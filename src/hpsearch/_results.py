@@ -18,7 +18,7 @@ from numpy.ma import MaskedArray
 from scipy.stats import rankdata
 from sklearn.exceptions import FitFailedWarning
 
-from hpsearch._records import FoldResult
+from hpsearch._records import FOLDS, FoldResult
 from hpsearch.strategies import Trial
 
 
@@ -100,7 +100,7 @@ def fill_failed(trials: Sequence[Trial], error_score: Any) -> list[Trial]:
 def trial_params(trial: Trial, resource: str | None) -> dict[str, Any]:
     """A row's parameters: the candidate's, and its budget parameter if any."""
     params = dict(trial.candidate.params)
-    if resource not in (None, "n_samples") and trial.resource is not None:
+    if resource not in (None, "n_samples", FOLDS) and trial.resource is not None:
         params[resource] = trial.resource  # as scikit-learn's halving shows it
     return params
 
@@ -113,24 +113,45 @@ def to_cv_results(
     """``cv_results_`` for these trials, their order kept.
 
     With a ``resource`` (successive halving), the first columns are ``iter``
-    (the round) and ``n_resources``, as in scikit-learn's halving classes.
+    (the round) and ``n_resources``, as in scikit-learn's halving classes;
+    with ``continue_training``, ``continued_from`` (see :func:`continued_from`).
+    A trial may have run some of the splits only (a race on folds): its
+    other ``split<i>_`` values are NaN, and its mean and std are over the
+    splits it ran.
     """
     n_candidates = len(trials)
-    n_splits = len(trials[0].folds)
     folds = [f for t in trials for f in t.folds]
+    n_splits = 1 + max(f.split for f in folds)
+    rows = np.asarray([i for i, t in enumerate(trials) for _ in t.folds], dtype=int)
+    cols = np.asarray([f.split for f in folds], dtype=int)
+    ran = np.zeros((n_candidates, n_splits), dtype=bool)
+    ran[rows, cols] = True
     results: dict[str, Any] = {}
     if resource is not None:
         results["iter"] = np.asarray([t.round for t in trials])
         results["n_resources"] = np.asarray([t.resource for t in trials])
+    if any("continued_from" in f.extra for f in folds):  # continue_training
+        results["continued_from"] = np.asarray(
+            [continued_from(t) for t in trials], dtype=np.float64
+        )
 
     def store(
         name: str, values: list[float], splits: bool = False, rank: bool = False
     ) -> None:
-        array = np.array(values, dtype=np.float64).reshape(n_candidates, n_splits)
+        if ran.all():
+            array = np.array(values, dtype=np.float64).reshape(n_candidates, n_splits)
+            means = array.mean(axis=1)
+            stds = np.sqrt(((array - means[:, None]) ** 2).mean(axis=1))
+        else:  # each row over the splits it ran
+            array = np.full((n_candidates, n_splits), np.nan)
+            array[rows, cols] = values
+            count = ran.sum(axis=1)
+            means = np.where(ran, array, 0.0).sum(axis=1) / count
+            squares = np.where(ran, (array - means[:, None]) ** 2, 0.0)
+            stds = np.sqrt(squares.sum(axis=1) / count)
         if splits:
             for i in range(n_splits):
                 results[f"split{i}_{name}"] = array[:, i]
-        means = array.mean(axis=1)
         results[f"mean_{name}"] = means
         if name.startswith(("train_", "test_")) and not np.isfinite(means).all():
             warnings.warn(
@@ -139,7 +160,7 @@ def to_cv_results(
                 UserWarning,
                 stacklevel=4,
             )
-        results[f"std_{name}"] = np.sqrt(((array - means[:, None]) ** 2).mean(axis=1))
+        results[f"std_{name}"] = stds
         if rank:
             results[f"rank_{name}"] = rank_scores(means)
 
@@ -160,6 +181,16 @@ def to_cv_results(
         values = [f.extra.get("columns", {}).get(name, np.nan) for f in folds]
         store(name, values, splits=True)
     return results
+
+
+def continued_from(trial: Trial) -> float:
+    """The smaller resource a row's fits went on from; NaN: from scratch.
+
+    A row whose folds partly continued (a fold that failed on the smaller
+    resource, a resumed search) gives the resource the others went on from.
+    """
+    values = [f.extra.get("continued_from") for f in trial.folds]
+    return next((float(v) for v in values if v is not None), np.nan)
 
 
 def rank_scores(means: np.ndarray) -> np.ndarray:
@@ -198,7 +229,8 @@ def param_columns(params: Sequence[Mapping[str, Any]]) -> dict[str, MaskedArray]
 def to_frame(cv_results: Mapping[str, Any]) -> pd.DataFrame:
     """``results_``: one row per candidate, one column per parameter and metric.
 
-    Columns: ``iter`` and ``n_resources`` for successive halving, the
+    Columns: ``iter``, ``n_resources`` (and ``continued_from``) for successive
+    halving, the
     parameters (without the ``param_`` prefix), then for each
     metric ``mean_test_<m>``, ``std_test_<m>``, ``rank_test_<m>`` (and train
     scores when recorded), then fit and score times and ``status`` ("ok", or
@@ -208,9 +240,10 @@ def to_frame(cv_results: Mapping[str, Any]) -> pd.DataFrame:
     frame = pd.DataFrame.from_records(
         [dict(p) for p in params], index=pd.RangeIndex(len(params), name="candidate")
     )
-    for key in ("iter", "n_resources"):  # successive halving's round and budget
+    # Successive halving's round and budget, and where a fit continued from.
+    for key in ("continued_from", "n_resources", "iter"):
         if key in cv_results:
-            frame.insert(0 if key == "iter" else 1, key, np.asarray(cv_results[key]))
+            frame.insert(0, key, np.asarray(cv_results[key]))
     stats = [k for k in cv_results if k.startswith(("mean_", "std_", "rank_"))]
     metric_cols = sorted(
         (k for k in stats if "_test_" in k or "_train_" in k),

@@ -27,13 +27,18 @@ from sklearn.model_selection import RandomizedSearchCV as _SkRandomizedSearchCV
 from sklearn.model_selection import check_cv
 from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils import _safe_indexing
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_method_params, _num_samples, indexable
 
-from hpsearch._compat import callback_context, check_input_parameters
+from hpsearch._compat import (
+    callback_context,
+    check_input_parameters,
+    inconsistent_splits,
+)
+from hpsearch._continuation import Continuation
 from hpsearch._early_stopping import set_refit_iterations
 from hpsearch._evaluate import EvalContext, warn_scoring_failures
-from hpsearch._loop import MemoryRecorder, Recorder, SearchRun
+from hpsearch._loop import MemoryRecorder, Promotable, Recorder, SearchRun
 from hpsearch._progress import SearchProgress
 from hpsearch._records import FoldResult, Proposal
 from hpsearch._results import (
@@ -55,6 +60,11 @@ _HPSEARCH_CONSTRAINTS: dict[str, list[Any]] = {
     "retry_failed": ["boolean"],
     "storage_retry": [Interval(Real, 0, None, closed="left")],
     "timeout": [Interval(Real, 0, None, closed="neither"), None],
+    "timeout_running": [StrOptions({"finish", "cancel"})],
+}
+# Halving and Hyperband: continue promoted candidates' fits (_continuation).
+_CONTINUE_CONSTRAINT: dict[str, list[Any]] = {
+    "continue_training": ["boolean", StrOptions({"auto"})],
 }
 
 
@@ -71,6 +81,7 @@ class _Fit:
     splits: list[Any]
     metadata: Any = None
     root_ctx: Any = None
+    continuation: Continuation | None = None  # continue_training, resolved
 
 
 class _SearchMixin(BaseSearchCV):
@@ -122,6 +133,15 @@ class _SearchMixin(BaseSearchCV):
         refuses a second live process on its study."""
         return False
 
+    def _continuation(self) -> Continuation | None:
+        """How fits continue from a smaller resource (``continue_training``);
+        None: from scratch. Raises ValueError for an impossible request."""
+        return None
+
+    def _promotable(self, strategy: Strategy) -> Promotable | None:
+        """The strategy's ``promotable``, when fits may continue."""
+        return None
+
     def _strategy_done(self, strategy: Strategy) -> None:
         """Take what the strategy found out (halving's fitted attributes)."""
         self._more_results = dict(getattr(strategy, "more_results", {}))
@@ -141,10 +161,7 @@ class _SearchMixin(BaseSearchCV):
         def splits_of(cv: Any) -> list[Any]:
             splits = list(cv.split(fit.X, fit.y, **split_params))
             if len(splits) != self.n_splits_:
-                raise ValueError(
-                    "cv.split and cv.get_n_splits return inconsistent results. "
-                    f"Expected {self.n_splits_} splits, got {len(splits)}"
-                )
+                raise inconsistent_splits(self.n_splits_, len(splits))
             return splits
 
         def to_results(trials: Sequence[Trial], more: Any) -> dict[str, Any]:
@@ -193,11 +210,10 @@ class _SearchMixin(BaseSearchCV):
                 "itself (cv=KFold(5)) or a list of splits."
             )
         if len(splits) != self.n_splits_:
-            raise ValueError(
-                "cv.split and cv.get_n_splits return inconsistent results. "
-                f"Expected {self.n_splits_} splits, got {len(splits)}"
-            )
-        return _Fit(X, y, params, routed, scorers, refit_metric, splits)
+            raise inconsistent_splits(self.n_splits_, len(splits))
+        fit = _Fit(X, y, params, routed, scorers, refit_metric, splits)
+        fit.continuation = self._continuation()  # continue_training, checked
+        return fit
 
     def plan(self, X: Any, y: Any = None, **params: Any) -> list[Rung]:
         """The rounds this search would run on ``X, y``, without fitting.
@@ -290,6 +306,7 @@ class _SearchMixin(BaseSearchCV):
         except BaseException:
             recorder.close()
             raise
+        promotable = None if fit.continuation is None else self._promotable(strategy)
         ctx = EvalContext(
             estimator=clone(self.estimator),
             X=fit.X,
@@ -302,6 +319,7 @@ class _SearchMixin(BaseSearchCV):
             error_score=self.error_score,
             threads=executor.threads_per_unit,
             resource=self._resource(),
+            continuation=None if promotable is None else fit.continuation,
         )
         display = SearchProgress(
             verbose=self.verbose,
@@ -360,6 +378,8 @@ class _SearchMixin(BaseSearchCV):
             on_result,
             on_start=on_start,
             deadline=deadline,
+            timeout_running=getattr(self, "timeout_running", "finish"),
+            promotable=promotable,
         )
         try:
             trials = run.run()
@@ -369,7 +389,7 @@ class _SearchMixin(BaseSearchCV):
         search_ctx.call_on_fit_task_end(estimator=self)
         self.timed_out_ = run.timed_out
         if run.timed_out:
-            self._report_timeout(run.n_incomplete, len(trials))
+            self._report_timeout(run.n_incomplete, len(trials), run.n_cancelled)
         if not trials:
             raise ValueError(
                 "No fits were performed. Was the CV iterator empty? "
@@ -377,7 +397,9 @@ class _SearchMixin(BaseSearchCV):
             )
         return trials
 
-    def _report_timeout(self, n_incomplete: int, n_complete: int) -> None:
+    def _report_timeout(
+        self, n_incomplete: int, n_complete: int, n_cancelled: int = 0
+    ) -> None:
         """Say what the time budget left out (or refuse a budget that left
         nothing)."""
         timeout = getattr(self, "timeout", None)
@@ -392,11 +414,17 @@ class _SearchMixin(BaseSearchCV):
                 f"split; got timeout={timeout!r} and no candidate was fully "
                 f"evaluated.{resume}"
             )
+        cancelled = (
+            f" {n_cancelled} fits in flight were cancelled (timeout_running='cancel')."
+            if n_cancelled
+            else ""
+        )
         if n_incomplete:
             warnings.warn(
                 f"timeout={timeout!r} expired: {n_incomplete} of "
                 f"{n_incomplete + n_complete} proposed candidate evaluations "
                 f"were not complete and are left out of cv_results_ and best_*."
+                + cancelled
                 + resume,
                 UserWarning,
                 stacklevel=4,
@@ -544,6 +572,16 @@ error_score, return_train_score
         evaluated by then (``timed_out_`` is True), and a warning says how
         many were not. With a storage, running the search again continues
         with a fresh budget (nothing stored is fitted again).
+    timeout_running : {"finish", "cancel"}, default="finish"
+        What ``timeout`` does to the fits running when it expires. "finish"
+        waits for them (their results are kept, so no work is wasted; the
+        search ends once the units handed to the workers are done). "cancel"
+        stops them and returns at once: loky worker processes are terminated
+        (joblib starts fresh ones when next needed), Dask futures cancelled;
+        a fit running in a thread cannot be stopped, so its result is
+        dropped and it finishes in the background (with ``n_jobs=1`` the fit
+        runs in the caller's thread and finishes first). Cancelled fits are
+        not stored.
 
     Attributes
     ----------
@@ -603,6 +641,7 @@ feature_names_in_
         retry_failed: bool = False,
         storage_retry: float = 300.0,
         timeout: float | None = None,
+        timeout_running: str = "finish",
     ) -> None:
         super().__init__(
             estimator=estimator,
@@ -623,6 +662,7 @@ feature_names_in_
         self.retry_failed = retry_failed
         self.storage_retry = storage_retry
         self.timeout = timeout
+        self.timeout_running = timeout_running
 
     def _check_space(self) -> None:
         check_grid(self.estimator, self.param_grid)
@@ -650,7 +690,8 @@ pre_dispatch, random_state, error_score, return_train_score
     n_iter : int or None, default=10
         As in scikit-learn; None draws candidates until ``timeout`` expires
         (a list-only space: until its grid is exhausted).
-    progress, storage, study, backend, retry_failed, storage_retry, timeout
+    progress, storage, study, backend, retry_failed, storage_retry, timeout, \
+timeout_running
         As in :class:`GridSearchCV`.
 
     Examples
@@ -697,6 +738,7 @@ pre_dispatch, random_state, error_score, return_train_score
         retry_failed: bool = False,
         storage_retry: float = 300.0,
         timeout: float | None = None,
+        timeout_running: str = "finish",
     ) -> None:
         super().__init__(
             estimator=estimator,
@@ -719,6 +761,7 @@ pre_dispatch, random_state, error_score, return_train_score
         self.retry_failed = retry_failed
         self.storage_retry = storage_retry
         self.timeout = timeout
+        self.timeout_running = timeout_running
 
     def _check_space(self) -> None:
         check_distributions(self.estimator, self.param_distributions)

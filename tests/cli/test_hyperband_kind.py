@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+
 from hpsearch import load_study
 
 HYPERBAND = """
@@ -75,3 +77,45 @@ def test_an_option_of_another_kind_is_refused(study_file, hpsearch):
     result = hpsearch("run", "study.toml", "--dry-run")
     assert result.exit_code != 0
     assert 'search.brackets applies to kind = "hyperband" only' in result.output
+
+
+def test_a_race_on_folds_dry_runs_with_the_folds_each_rung_adds(
+    study_file, hpsearch, workdir
+):
+    study_file(
+        HYPERBAND.replace('resource = "n_estimators"', 'resource = "folds"')
+        .replace(
+            "sklearn.ensemble.RandomForestClassifier",
+            "sklearn.tree.DecisionTreeClassifier",
+        )
+        .replace("max_resources = 27\n", "")
+        .replace("folds = 3", "folds = 5")
+    )
+    result = hpsearch("run", "study.toml", "--dry-run")
+    assert result.exit_code == 0, result.output
+    # 9 candidates on 1 fold, the top 3 on 2 more folds, the best on 2 more.
+    assert "rung 1/3   9 candidates x 1 folds: 9 fits" in result.output
+    assert "rung 2/3   3 candidates x 3 folds: 6 fits" in result.output
+    assert "rung 3/3   1 candidates x 5 folds: 2 fits" in result.output
+    result = hpsearch("run", "study.toml", "--n-jobs", "1", "--no-progress")
+    assert result.exit_code == 0, result.output
+    assert "13 candidates x 1 to 5 folds = 17 fits" in result.output
+    study = load_study(f"sqlite:///{workdir / 'hpsearch.db'}", "hb")
+    assert study.status == "finished"
+    assert max(study.cv_results_["n_resources"]) == 5
+    assert study.progress.done == study.progress.total
+
+
+def test_continue_training_in_a_study_file_continues_promoted_fits(
+    study_file, hpsearch, workdir
+):
+    study_file(HYPERBAND.replace("factor = 3", "factor = 3\ncontinue_training = true"))
+    result = hpsearch("run", "study.toml", "--n-jobs", "1")
+    assert result.exit_code == 0, result.output
+    study = load_study(f"sqlite:///{workdir / 'hpsearch.db'}", "hb")
+    rungs = np.asarray(study.cv_results_["iter"])
+    continued = study.cv_results_["continued_from"]
+    # Rung 0 starts from scratch; every later rung goes on from the one below.
+    assert np.isnan(continued[rungs == 0]).all()
+    below = np.array([1, 3, 9])[rungs[rungs > 0] - 1]
+    np.testing.assert_array_equal(continued[rungs > 0], below)

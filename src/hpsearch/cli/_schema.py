@@ -45,6 +45,7 @@ HALVING_OPTIONS = (
     "max_resources",
     "min_resources",
     "aggressive_elimination",
+    "continue_training",
 )
 # A new search class (Hyperband, TPE) becomes a study-file kind here.
 KINDS: dict[str, Kind] = {
@@ -79,6 +80,7 @@ KINDS: dict[str, Kind] = {
             "n_iter",
             "brackets",
             "random_state",
+            "continue_training",
         ),
     ),
 }
@@ -229,7 +231,8 @@ SEARCH_FIELDS: dict[str, Field] = {
     ),
     "resource": Field(
         "string",
-        'Halving: "n_samples" (default) or an estimator parameter (n_estimators).',
+        'Halving: "n_samples" (default) or an estimator parameter (n_estimators); '
+        'hyperband also "folds" (a race on the cv folds).',
         nonempty=True,
     ),
     "max_resources": Field(
@@ -254,6 +257,12 @@ SEARCH_FIELDS: dict[str, Field] = {
         "integer",
         "hyperband: how many Hyperband brackets (1: plain ASHA, the default).",
         minimum=1,
+    ),
+    "continue_training": Field(
+        "any",
+        "Halving, hyperband: a promoted candidate continues its smaller rung's "
+        'fit (warm_start) instead of starting again: true, false or "auto".',
+        schema={"anyOf": [{"type": "boolean"}, {"const": "auto"}]},
     ),
 }
 CV_FIELDS: dict[str, Field] = {
@@ -313,6 +322,7 @@ class Overrides:
     n_iter: int | None = None
     retry_failed: bool = False
     timeout: float | None = None
+    timeout_running: str | None = None
 
 
 _DURATION = re.compile(

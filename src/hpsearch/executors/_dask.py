@@ -140,6 +140,7 @@ class DaskExecutor:
         self._shared: Any = None  # what was scattered, and its future
         self._data: Any = None
         self._closed = False
+        self._stopping = False
         self._rescatters = 0
 
     @property
@@ -173,7 +174,7 @@ class DaskExecutor:
             self._fill(fn, pending, done, limit)
             for future, result in done:
                 item, data = self._running.pop(future, (None, None))
-                if self._closed:
+                if self._closed or self._stopping:
                     return
                 if future.status == "cancelled" and self._lost(data):
                     # The workers holding the scattered context all died: Dask
@@ -241,7 +242,7 @@ class DaskExecutor:
         self, fn: Callable[..., Any], pending: Iterator[Any], done: Any, limit: int
     ) -> None:
         """Submit items until ``limit`` are in flight or none are left."""
-        while len(self._running) < limit and not self._closed:
+        while len(self._running) < limit and not (self._closed or self._stopping):
             item = next(pending, _END)
             if item is _END or item is WAIT:
                 return
@@ -253,6 +254,8 @@ class DaskExecutor:
         future = self.client.submit(fn, self._data, item, key=key, pure=False)
         self._running[future] = (item, self._data)
         done.add(future)
+        if self._stopping:  # stop_running copied the futures before this one
+            self._cancel([future])
 
     def _failure(self, future: Any, result: Any, item: Any) -> BaseException:
         """The exception to raise for a unit that did not finish."""
@@ -307,6 +310,14 @@ class DaskExecutor:
         if futures and self.client.status == "running":
             with suppress(Exception):
                 self.client.cancel(futures)
+
+    def stop_running(self) -> None:
+        """Cancel the units in flight (see the protocol): queued ones never
+        start; one running on a worker finishes there unseen (Dask cannot
+        stop a running task) and its result is dropped."""
+        self._stopping = True
+        # list() of a dict is one C call: safe beside the caller's thread.
+        self._cancel(list(self._running))
 
     def close(self) -> None:
         """Cancel what is running; close the client if it was opened here."""

@@ -26,7 +26,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures import FIRST_COMPLETED, Future, InvalidStateError, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -65,6 +65,7 @@ class SerialExecutor:
 
     n_workers = 1
     threads_per_unit: int | None = None  # the whole machine is this process's
+    _stopping = False
 
     @property
     def lanes(self) -> dict[str, int]:
@@ -76,8 +77,15 @@ class SerialExecutor:
     ) -> Iterator[R]:
         """Yield ``fn(shared, item)`` for each item, in order."""
         for item in items:
+            if self._stopping:
+                return
             if item is not WAIT:  # nothing runs meanwhile: just ask again
                 yield fn(shared, item)
+
+    def stop_running(self) -> None:
+        """Take no more items; the unit running now (in the caller's own
+        thread) cannot be stopped, and its result is still yielded."""
+        self._stopping = True
 
     def close(self) -> None:
         """Nothing to release."""
@@ -115,6 +123,9 @@ class LocalExecutor:
         self._probed_tasks = 0
         self.efficiency: float | None = None  # measured share of time on the CPU
         self._abort: Callable[[], None] | None = None
+        # Set by stop_running (another thread): wakes the wait for results.
+        self._stopping = False
+        self._wake: Future[None] = Future()
 
     @property
     def lanes(self) -> dict[str, int]:
@@ -161,7 +172,7 @@ class LocalExecutor:
             limits.enter_context(torch_threads(n))
         try:
             exhausted = False
-            while True:
+            while not self._stopping:
                 waiting = False  # until a result is yielded
                 processes = self._processes
                 if suspects and processes is not None and processes.busy == 0:
@@ -191,9 +202,11 @@ class LocalExecutor:
                         future = lane.submit(fn, sent[id(lane)], item)
                         pending[future] = _Sent(lane, _n_tasks(item), item, None)
                         lane.busy += 1
-                if not pending:
+                if not pending or self._stopping:
                     break
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                done, _ = wait([*pending, self._wake], return_when=FIRST_COMPLETED)
+                if self._stopping:
+                    break  # the finally stops what runs: stop_running
                 for future in done:
                     unit = pending.pop(future)
                     lane = unit.lane
@@ -226,7 +239,7 @@ class LocalExecutor:
                             left += sum(s.tasks for s in pending.values())
                         self._observe(cpu, wall, unit.tasks, left)
                     yield result
-            finished = True
+            finished = not self._stopping
         finally:
             if not finished:
                 abort()
@@ -259,6 +272,16 @@ class LocalExecutor:
             assert self._threads is not None
             self._threads.resize(1)  # this process works on while workers start
             self._processes = _ProcessLane(self.n_workers - 1, self.threads_per_unit)
+
+    def stop_running(self) -> None:
+        """Stop the units in flight (see the protocol): the waiting
+        ``map_unordered`` wakes, cancels what is queued, terminates the loky
+        workers (:meth:`_ProcessLane.kill`; joblib's next call starts fresh
+        ones) and returns. A unit running in a thread cannot be stopped: it
+        finishes unseen and its result is dropped."""
+        self._stopping = True
+        with contextlib.suppress(InvalidStateError):  # stopped twice
+            self._wake.set_result(None)
 
     def close(self) -> None:
         """Abort what is still running (threads finish their unit unseen)."""
@@ -347,11 +370,22 @@ def _timed(fn: Callable[[S, T], R], shared: S, item: T) -> tuple[R, float, float
     for a core (Linux's run-queue wait): on a machine busy with other work a
     unit that frees the GIL still measures as using its thread fully, while
     waiting for the GIL (asleep, not on the run queue) still counts.
+
+    Reading the run-queue wait is file I/O, which lets go of the GIL; taking
+    it back can mean a wait on the run queue. So the two readings of the
+    run-queue wait fall inside the wall clock's two readings: a wait that
+    comes after the clock stopped is never subtracted from the unit's time
+    (which measured units holding the GIL as using more than their thread on
+    a busy machine, and kept them on threads).
     """
-    cpu, wall, queued = time.thread_time(), time.perf_counter(), _run_queue_wait()
+    wall = time.perf_counter()
+    queued = _run_queue_wait()
+    cpu = time.thread_time()
     result = fn(shared, item)
-    wall = time.perf_counter() - wall - (_run_queue_wait() - queued)
-    return result, time.thread_time() - cpu, max(wall, 1e-9)
+    cpu = time.thread_time() - cpu
+    queued = _run_queue_wait() - queued
+    wall = time.perf_counter() - wall - queued
+    return result, cpu, max(wall, cpu, 1e-9)
 
 
 def _run_queue_wait() -> float:
@@ -445,6 +479,8 @@ class _ProcessLane:
         return self._executor.submit(_process_unit, fn, token, path, shared, item)
 
     def kill(self) -> None:
+        """Terminate the workers now, their units lost (Ctrl-C, a raise,
+        ``stop_running``); the pool is not used again."""
         self._executor.shutdown(wait=False, kill_workers=True)
 
     def renew(self) -> None:

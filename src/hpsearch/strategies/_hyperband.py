@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 from sklearn.model_selection import ParameterSampler
 
-from hpsearch._records import Candidate, Proposal, Split
+from hpsearch._records import FOLDS, Candidate, Proposal, Resource, Split
 from hpsearch._space import make_candidates
 from hpsearch.strategies._base import History, Rung, Trial
 from hpsearch.strategies._halving import subsample
@@ -52,6 +52,22 @@ def rung_resources(min_resources: int, max_resources: int, factor: float) -> lis
     return sorted(set(values))
 
 
+def fold_rungs(min_folds: int, n_splits: int, factor: float) -> list[int]:
+    """The folds of each rung of a race on folds: ``min_folds`` times
+    ``factor`` to the k, while below ``n_splits``, then ``n_splits`` (1, 3, 5
+    of 5 folds for factor 3; 1, 2, 4, 5 for factor 2; 1, 3, 9, 10 of 10).
+
+    Built up from the smallest rung, unlike :func:`rung_resources`: with a
+    handful of folds, rounding down from the top would leave one rung (1
+    fold, then all 5)."""
+    values = []
+    folds = float(min_folds)
+    while ceil(folds) < n_splits:
+        values.append(ceil(folds))
+        folds *= factor
+    return sorted({*values, n_splits})
+
+
 class HyperbandStrategy:
     """ASHA over ``brackets`` Hyperband brackets.
 
@@ -60,8 +76,10 @@ class HyperbandStrategy:
     without end, for a search with a timeout); a candidate drawn twice is
     evaluated once. ``resource`` is
     "n_samples" (each rung subsamples ``base_splits`` as successive halving
-    does) or an estimator parameter. ``metric`` and ``error_score`` rank a
-    rung's results.
+    does), an estimator parameter, or "folds" (a race on cross-validation
+    folds: rung ``k`` evaluates the first ``resources_[k]`` splits, so every
+    result of a rung is scored on the same folds). ``metric`` and
+    ``error_score`` rank a rung's results.
     """
 
     def __init__(
@@ -88,7 +106,8 @@ class HyperbandStrategy:
         self.n_iter = n_iter
         self.error_score = np.nan if error_score == "raise" else error_score
         self.metric = metric
-        self.resources_ = rung_resources(min_resources, max_resources, factor)
+        rungs = fold_rungs if resource == FOLDS else rung_resources
+        self.resources_ = rungs(min_resources, max_resources, factor)
         n_rungs = len(self.resources_)
         self.n_brackets_ = n_rungs if brackets is None else min(brackets, n_rungs)
         # Hyperband's share of candidates for each bracket: bracket b has
@@ -256,3 +275,40 @@ class HyperbandStrategy:
             for f in trial.folds
         ]
         return float(np.mean(np.asarray(values, dtype=np.float64)))
+
+    def promotable(self, history: History) -> set[tuple[str, Resource]]:
+        """(candidate key, resource) whose fits a promotion may continue.
+
+        A candidate's highest rung below the top, while it runs there or
+        ranks in the top ``ceil(n / factor)`` of that rung's results in its
+        bracket (``n`` counting those still running). One ranked lower may
+        yet be promoted once worse results arrive; it then fits from scratch
+        (keeping every estimator until its rung closes would hold them all).
+        """
+        top: dict[str, int] = {}
+        running: dict[tuple[int, int], int] = {}  # (rung, bracket) -> running
+        for p in history.running:
+            top[p.candidate.key] = max(top.get(p.candidate.key, -1), p.round)
+            b = self._bracket(self._index[p.candidate.key])
+            running[p.round, b] = running.get((p.round, b), 0) + 1
+        done: dict[tuple[int, int], list[tuple[tuple[Any, ...], str]]] = {}
+        for trial in history.trials:
+            key = trial.candidate.key
+            top[key] = max(top.get(key, -1), trial.round)
+            i = self._index[key]
+            score = self._mean(trial)
+            done.setdefault((trial.round, self._bracket(i)), []).append(
+                ((bool(np.isnan(score)), -score, i), key)
+            )
+        kept: set[tuple[str, int]] = set()
+        for (rung, bracket), entries in done.items():
+            n = len(entries) + running.get((rung, bracket), 0)
+            entries.sort(key=lambda e: e[0])
+            kept.update((key, rung) for _, key in entries[: ceil(n / self.factor)])
+        last = len(self.resources_) - 1
+        out: set[tuple[str, Resource]] = set()
+        running_keys = {(p.candidate.key, p.round) for p in history.running}
+        for key, rung in top.items():
+            if rung < last and ((key, rung) in kept or (key, rung) in running_keys):
+                out.add((key, self.resources_[rung]))
+        return out
