@@ -19,10 +19,11 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 
+from hpsearch._bayes import check_model_space
 from hpsearch._errors import SpaceError
 from hpsearch._search import _HPSEARCH_CONSTRAINTS, _Fit, _SearchMixin, check_n_iter
 from hpsearch._space import check_distributions, check_grid
-from hpsearch.strategies import HyperbandStrategy, Strategy
+from hpsearch.strategies import HyperbandStrategy, ModelSampler, Strategy
 
 
 class HyperbandSearchCV(_SearchMixin, BaseSearchCV):
@@ -74,6 +75,13 @@ class HyperbandSearchCV(_SearchMixin, BaseSearchCV):
     random_state : int, RandomState or None, default=None
         Draws the candidates (the same as ``RandomizedSearchCV``'s for an int
         and ``n_iter``) and the subsamples.
+    sampler : {"random", "bayes"}, default="random"
+        Where new candidates come from: "random" draws them as
+        ``RandomizedSearchCV`` does; "bayes" proposes each from a Gaussian
+        process of the scores on its bracket's first rung, as
+        :class:`hpsearch.BayesSearchCV` does (the BOHB idea: a model chooses
+        what to try, the schedule how much budget each try gets). Its first
+        10 candidates cover the space.
     progress, storage, study, backend, timeout
         As in :class:`hpsearch.GridSearchCV`. With a storage every result is
         kept as it arrives and a rerun resumes mid-rung: the strategy is a
@@ -136,6 +144,7 @@ class HyperbandSearchCV(_SearchMixin, BaseSearchCV):
         "n_iter": [Interval(Integral, 1, None, closed="left"), None],
         "brackets": [Interval(Integral, 1, None, closed="left"), None],
         "random_state": ["random_state"],
+        "sampler": [StrOptions({"random", "bayes"})],
     }
 
     def __init__(
@@ -163,6 +172,7 @@ class HyperbandSearchCV(_SearchMixin, BaseSearchCV):
         study: str | None = None,
         backend: Any = None,
         timeout: float | None = None,
+        sampler: str = "random",
     ) -> None:
         super().__init__(
             estimator=estimator,
@@ -188,6 +198,7 @@ class HyperbandSearchCV(_SearchMixin, BaseSearchCV):
         self.study = study
         self.backend = backend
         self.timeout = timeout
+        self.sampler = sampler
 
     def _resource(self) -> str | None:
         return self.resource
@@ -202,6 +213,8 @@ class HyperbandSearchCV(_SearchMixin, BaseSearchCV):
                 "RandomizedSearchCV instead."
             )
         check_n_iter(self)
+        if self.sampler == "bayes":
+            check_model_space(self.param_distributions)
 
     def _check_input_parameters(self, X: Any, y: Any, split_params: Any) -> None:
         """The budgets, from the data, before any fit."""
@@ -271,6 +284,9 @@ class HyperbandSearchCV(_SearchMixin, BaseSearchCV):
             seed=int(seed),
             error_score=self.error_score,
             metric=fit.refit_metric if isinstance(fit.refit_metric, str) else "score",
+            sampler=ModelSampler(self.param_distributions, int(seed), n_initial=10)
+            if self.sampler == "bayes"
+            else None,
         )
 
     def _strategy_done(self, strategy: Strategy) -> None:

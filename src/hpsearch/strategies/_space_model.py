@@ -14,11 +14,11 @@ estimators).
 from __future__ import annotations
 
 import numbers
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from scipy.optimize import minimize
 from scipy.special import ndtr
 from scipy.stats import rv_discrete
 
@@ -146,6 +146,10 @@ def expected_improvement(
     )
 
 
+# L-BFGS steps of a maximum-likelihood fit (it starts from the last fit's).
+MAX_LIKELIHOOD_STEPS = 50
+
+
 class GaussianProcess:
     """scikit-learn's GP regressor: Matern 5/2 with one length scale per
     feature, a noise term (cross-validation scores are noisy), scores
@@ -159,7 +163,6 @@ class GaussianProcess:
     def __init__(
         self, width: int, theta: np.ndarray | None = None, optimize: bool = True
     ) -> None:
-        from sklearn.gaussian_process import GaussianProcessRegressor
         from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 
         kernel = ConstantKernel(1.0, (1e-2, 1e2)) * Matern(
@@ -167,20 +170,36 @@ class GaussianProcess:
             length_scale_bounds=(1e-2, 1e2),
             nu=2.5,
         ) + WhiteKernel(1e-2, (1e-6, 1.0))
-        if theta is not None:
-            kernel = kernel.clone_with_theta(theta)
-        self._gp = GaussianProcessRegressor(
-            kernel,
-            normalize_y=True,
-            optimizer="fmin_l_bfgs_b" if optimize else None,
-            random_state=0,
-        )
+        self._kernel = kernel if theta is None else kernel.clone_with_theta(theta)
+        self._optimize = optimize
+
+    def _regressor(self, kernel: Any) -> Any:
+        from sklearn.gaussian_process import GaussianProcessRegressor
+
+        return GaussianProcessRegressor(kernel, normalize_y=True, optimizer=None)
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> GaussianProcess:
-        with warnings.catch_warnings():
-            # A length scale at its bound is a fact of the data, not a fault.
-            warnings.simplefilter("ignore")
-            self._gp.fit(X, y)
+        gp = self._regressor(self._kernel).fit(X, y)
+        if self._optimize:
+            # Maximum likelihood by hand rather than by scikit-learn's
+            # optimizer, which warns (ConvergenceWarning) when a length scale
+            # ends at its bound: a fact of the data here, and a warning
+            # filter cannot be set safely while fits run on other threads.
+            def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+                value, grad = gp.log_marginal_likelihood(theta, eval_gradient=True)
+                return -value, -grad
+
+            result = minimize(
+                loss,
+                self._kernel.theta,
+                jac=True,
+                method="L-BFGS-B",
+                bounds=self._kernel.bounds,
+                options={"maxiter": MAX_LIKELIHOOD_STEPS},
+            )
+            if np.isfinite(result.fun):
+                gp = self._regressor(self._kernel.clone_with_theta(result.x)).fit(X, y)
+        self._gp = gp
         return self
 
     @property
