@@ -292,6 +292,8 @@ class HyperbandSearchCV(_SearchMixin, BaseSearchCV):
     def _strategy_done(self, strategy: Strategy) -> None:
         assert isinstance(strategy, HyperbandStrategy)
         self.n_resources_ = list(strategy.resources_)
+        if strategy.sampler is not None:
+            self.proposing_time_ = strategy.sampler.proposing_seconds
         self.n_brackets_ = strategy.n_brackets_
         self.min_resources_ = strategy.resources_[0]
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 from scipy.stats import qmc
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from hpsearch._records import Candidate, Proposal
 from hpsearch._space import make_candidates
@@ -46,6 +46,16 @@ MAX_ENUMERATED = 4096
 # observations have grown by this factor; in between they are reused, so that
 # most proposals cost one Cholesky factorisation.
 REFIT_GROWTH = 1.2
+
+
+_CONTROLLER: list[ThreadpoolController] = []
+
+
+def _one_blas_thread() -> Any:
+    """BLAS on one thread (the libraries are looked up once: 10 ms a time)."""
+    if not _CONTROLLER:
+        _CONTROLLER.append(ThreadpoolController())
+    return _CONTROLLER[0].limit(limits=1, user_api="blas")
 
 
 def lag_for(n_workers: int) -> int:
@@ -114,7 +124,7 @@ class ModelSampler:
             point = self._fresh(k, self._design(k, i // len(self.spaces)), rng)
         else:
             # BLAS on one thread: the same numbers whatever runs beside.
-            with threadpool_limits(1, user_api="blas"):
+            with _one_blas_thread():
                 point = self._model_point(observed, pending, rng)
         self.proposing_seconds += time.perf_counter() - start
         if point is None:
@@ -196,7 +206,10 @@ class ModelSampler:
         for k, space in enumerate(self.spaces):
             rows = [j for j in observed if self._points[j][0] == k]
             waits = [j for j in pending if self._points[j][0] == k]
-            top = sorted(rows, key=lambda j: -np.nan_to_num(observed[j], nan=-np.inf))
+            top = sorted(
+                (j for j in rows if observed[j] == observed[j]),  # not nan
+                key=lambda j: -observed[j],
+            )
             pool = self._pool(k, [self._points[j][1] for j in top[:4]], rng)
             if random_only or len(rows) < 2:
                 gain = rng.random(len(pool)) + (0 if random_only else np.inf)
