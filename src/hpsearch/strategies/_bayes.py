@@ -180,13 +180,23 @@ class ModelSampler:
         d = len(space.dims)
         size = space.grid_size()
         if size is not None and size <= MAX_ENUMERATED:
-            axes = [(np.arange(len(dim.values)) + 0.5) / len(dim.values) for dim in space.dims]  # type: ignore[union-attr]
+            axes = [
+                (np.arange(len(dim.values)) + 0.5) / len(dim.values)  # type: ignore[union-attr]
+                for dim in space.dims
+            ]
             return np.array(np.meshgrid(*axes, indexing="ij")).reshape(d, -1).T
         pool = [rng.random((N_RANDOM, d))]
+        # Near the best points: small steps of the numbers, and other values
+        # of the lists (a small step rarely leaves a list's position).
+        lists = np.array([hasattr(dim, "values") for dim in space.dims], dtype=bool)
         for u in best:
             n = N_LOCAL // max(len(best), 1)
-            step = rng.normal(0, 0.08, (n, d)) * (rng.random((n, d)) < max(0.5, 1 / d))
-            pool.append(np.clip(u + step, 0, 1))
+            moved = rng.random((n, d)) < max(0.5, 1 / d)
+            local = np.clip(u + rng.normal(0, 0.08, (n, d)) * moved, 0, 1)
+            local[:, lists] = np.where(
+                moved[:, lists], rng.random((n, int(lists.sum()))), u[lists]
+            )
+            pool.append(local)
         return np.vstack(pool)
 
     def _model_point(
@@ -273,11 +283,11 @@ class BayesStrategy:
         for i in range(start, start + history.idle):
             if self.n_iter is not None and i >= self.n_iter:
                 break
-            ready = i - self.lag
-            if i >= self.sampler.n_initial and any(j not in scores for j in range(ready)):
+            ready = max(i - self.lag, 0) if i >= self.sampler.n_initial else 0
+            if any(j not in scores for j in range(ready)):
                 break  # wait for the scores this candidate's model needs
-            observed = {j: scores[j] for j in range(max(ready, 0))}
-            candidate = self.sampler.propose(i, observed, range(max(ready, 0), i))
+            observed = {j: scores[j] for j in range(ready)}
+            candidate = self.sampler.propose(i, observed, range(ready, i))
             if candidate is None:
                 break
             proposals.append(Proposal(candidate))

@@ -162,14 +162,14 @@ class HyperbandStrategy:
         if self.n_iter is not None and i >= self.n_iter:
             return None
         bracket = self._bracket(i)
-        ready = i - self._lag
+        ready = max(i - self._lag, 0) if i >= self.sampler.n_initial else 0
         first = {
             key[2]: -key[1] for key, _ in done.get(bracket, {}).get(bracket, [])
         }
-        earlier = [j for j in range(max(ready, 0)) if self._bracket(j) == bracket]
-        if i >= self.sampler.n_initial and any(j not in first for j in earlier):
+        earlier = [j for j in range(ready) if self._bracket(j) == bracket]
+        if any(j not in first for j in earlier):
             return _WAIT
-        pending = [j for j in range(max(ready, 0), i) if self._bracket(j) == bracket]
+        pending = [j for j in range(ready, i) if self._bracket(j) == bracket]
         candidate = self.sampler.propose(i, {j: first[j] for j in earlier}, pending)
         if candidate is not None:
             self._index[candidate.key] = i
