@@ -315,8 +315,8 @@ def test_n_iter_option_with_a_grid(study_file, hpsearch):
     check_error(
         hpsearch,
         path,
-        'study.toml, line 8: search.kind must be "random" or "hyperband" for --n-iter '
-        "to apply; got 'grid'.",
+        'study.toml, line 8: search.kind must be "random", "hyperband" or "bayes" '
+        "for --n-iter to apply; got 'grid'.",
         "--n-iter",
         "3",
     )

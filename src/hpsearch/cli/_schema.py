@@ -17,6 +17,7 @@ from typing import Any
 import scipy.stats
 from sklearn.metrics import get_scorer_names
 
+from hpsearch._bayes import BayesSearchCV
 from hpsearch._halving import HalvingGridSearchCV, HalvingRandomSearchCV
 from hpsearch._hyperband import HyperbandSearchCV
 from hpsearch._search import GridSearchCV, RandomizedSearchCV
@@ -79,7 +80,14 @@ KINDS: dict[str, Kind] = {
             "n_iter",
             "brackets",
             "random_state",
+            "sampler",
         ),
+    ),
+    "bayes": Kind(
+        BayesSearchCV,
+        "param_distributions",
+        distributions=True,
+        options=("n_iter", "n_initial", "random_state"),
     ),
 }
 
@@ -197,8 +205,8 @@ DATA_FIELDS: dict[str, Field] = {
 SEARCH_FIELDS: dict[str, Field] = {
     "kind": Field(
         "string",
-        "The search: grid (default), random, halving_grid, halving_random or "
-        "hyperband.",
+        "The search: grid (default), random, halving_grid, halving_random, "
+        "hyperband or bayes.",
         enum=tuple(KINDS),
     ),
     "space": Field(
@@ -221,7 +229,10 @@ SEARCH_FIELDS: dict[str, Field] = {
     ),
     "return_train_score": Field("boolean", "Also score the training splits."),
     "n_iter": Field(
-        "integer", "Candidates to sample (random search only). Default 10.", minimum=1
+        "integer",
+        "Candidates to sample (random, hyperband; bayes: to propose, default 50). "
+        "Default 10.",
+        minimum=1,
     ),
     "random_state": Field("integer", "The seed of a random or halving search."),
     "factor": Field(
@@ -253,6 +264,18 @@ SEARCH_FIELDS: dict[str, Field] = {
     "brackets": Field(
         "integer",
         "hyperband: how many Hyperband brackets (1: plain ASHA, the default).",
+        minimum=1,
+    ),
+    "sampler": Field(
+        "string",
+        'hyperband: where new candidates come from, "random" (default) or '
+        '"bayes" (a model of the scores so far).',
+        enum=("random", "bayes"),
+    ),
+    "n_initial": Field(
+        "integer",
+        "bayes: candidates that cover the space before the model proposes. "
+        "Default 10.",
         minimum=1,
     ),
 }
@@ -485,6 +508,8 @@ def _check_kind(search: dict[str, Any], p: Problems, overrides: Overrides) -> No
         *HALVING_OPTIONS,
         "n_candidates",
         "brackets",
+        "sampler",
+        "n_initial",
     ):
         if option in search and option not in KINDS[kind].options:
             names = [f'"{name}"' for name, k in KINDS.items() if option in k.options]
@@ -499,7 +524,8 @@ def _check_kind(search: dict[str, Any], p: Problems, overrides: Overrides) -> No
     if overrides.n_iter is not None and "n_iter" not in KINDS[kind].options:
         p.add(
             ("search", "kind"),
-            f'must be "random" or "hyperband" for --n-iter to apply; got {kind!r}.',
+            f'must be "random", "hyperband" or "bayes" for --n-iter to apply; '
+            f"got {kind!r}.",
         )
 
 
