@@ -18,9 +18,9 @@ problem is 0 at the best score any run saw and 1 at random search's mean best
 after 10 evaluations. The tables give the mean regret at 20, 40 and 80
 evaluations, the evaluations and the wall time each method needs to reach
 random search's 80-evaluation best (each seed's run against random search's
-run with that seed; the median over seeds, "-" when most did not), and for the model-based methods the share of the wall time
-spent proposing; the PNG plots the mean best score against evaluations and
-against wall time.
+run with that seed; the median over seeds, "-" when most did not), and for
+the model-based methods the share of the wall time spent proposing; the
+PNG plots the mean best score against evaluations and against wall time.
 
     python benchmarks/search_quality.py            # the full run; README table
     python benchmarks/search_quality.py --quick    # one problem, 2 seeds, tiny
@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import time
 import warnings
@@ -46,7 +45,15 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 README = HERE.parent / "README.md"
 START, END = "<!-- quality:start -->", "<!-- quality:end -->"
-METHODS = ["grid", "random", "halving", "hyperband", "bayes", "bayes+hyperband", "optuna-tpe"]
+METHODS = [
+    "grid",
+    "random",
+    "halving",
+    "hyperband",
+    "bayes",
+    "bayes+hyperband",
+    "optuna-tpe",
+]
 BUDGETED = {"halving", "hyperband", "bayes+hyperband"}
 
 
@@ -114,7 +121,11 @@ def _sgd() -> tuple[Any, Any, Any]:
     X, y = make_classification(
         600, 60, n_informative=6, n_redundant=10, flip_y=0.02, random_state=1
     )
-    return X, y, SGDClassifier(max_iter=27, tol=None, penalty="elasticnet", random_state=0)
+    return (
+        X,
+        y,
+        SGDClassifier(max_iter=27, tol=None, penalty="elasticnet", random_state=0),
+    )
 
 
 def _sgd_space() -> dict[str, Any]:
@@ -226,7 +237,9 @@ def _key(params: Any, names: list[str]) -> str:
     return repr([params[n] for n in names])
 
 
-def _search(method: str, problem: Problem, seed: int, n_evals: int, scoring: Any) -> Any:
+def _search(
+    method: str, problem: Problem, seed: int, n_evals: int, scoring: Any
+) -> Any:
     import hpsearch
 
     X, y, estimator = problem.make()
@@ -243,25 +256,50 @@ def _search(method: str, problem: Problem, seed: int, n_evals: int, scoring: Any
     if method == "grid":
         return hpsearch.GridSearchCV(estimator, problem.grid, **common), X, y
     if method == "random":
-        return hpsearch.RandomizedSearchCV(
-            estimator, space, n_iter=n_evals, random_state=seed, **common
-        ), X, y
+        return (
+            hpsearch.RandomizedSearchCV(
+                estimator, space, n_iter=n_evals, random_state=seed, **common
+            ),
+            X,
+            y,
+        )
     if method == "bayes":
-        return hpsearch.BayesSearchCV(
-            estimator, space, n_iter=n_evals, random_state=seed, **common
-        ), X, y
+        return (
+            hpsearch.BayesSearchCV(
+                estimator, space, n_iter=n_evals, random_state=seed, **common
+            ),
+            X,
+            y,
+        )
     if method == "halving":
         # 3 rounds (R/9, R/3, R): n/9 + n/9 + n/9 evaluations for n = 3 n_evals.
-        return hpsearch.HalvingRandomSearchCV(
-            estimator, space, n_candidates=3 * n_evals, random_state=seed,
-            **budget, **common,
-        ), X, y
+        return (
+            hpsearch.HalvingRandomSearchCV(
+                estimator,
+                space,
+                n_candidates=3 * n_evals,
+                random_state=seed,
+                **budget,
+                **common,
+            ),
+            X,
+            y,
+        )
     sampler = "bayes" if method == "bayes+hyperband" else "random"
     # ASHA on 3 rungs costs about n/3 evaluations for n candidates.
-    return hpsearch.HyperbandSearchCV(
-        estimator, space, n_iter=3 * n_evals, random_state=seed, sampler=sampler,
-        **budget, **common,
-    ), X, y
+    return (
+        hpsearch.HyperbandSearchCV(
+            estimator,
+            space,
+            n_iter=3 * n_evals,
+            random_state=seed,
+            sampler=sampler,
+            **budget,
+            **common,
+        ),
+        X,
+        y,
+    )
 
 
 def run_one(args: tuple[str, str, int, int]) -> dict[str, Any]:
@@ -325,7 +363,9 @@ def _optuna(problem: Problem, seed: int, n_evals: int) -> dict[str, Any]:
             distributions[name] = optuna.distributions.CategoricalDistribution(dist)
         elif isinstance(dist.dist, rv_discrete):
             low, high = dist.support()
-            distributions[name] = optuna.distributions.IntDistribution(int(low), int(high))
+            distributions[name] = optuna.distributions.IntDistribution(
+                int(low), int(high)
+            )
         else:
             low, high = dist.support()
             log = dist.dist.name in ("loguniform", "reciprocal")
@@ -380,7 +420,9 @@ def first_reach(rows: list[Any], target: float) -> tuple[float, float]:
     return np.inf, np.inf
 
 
-def summarize(runs: dict[tuple[str, str, int], dict[str, Any]], n_evals: int) -> dict[str, Any]:
+def summarize(
+    runs: dict[tuple[str, str, int], dict[str, Any]], n_evals: int
+) -> dict[str, Any]:
     """Per problem and method: regret at 1/4, 1/2, 1 of n_evals, reach."""
     checkpoints = [n_evals // 4, n_evals // 2, n_evals]
     anchor = max(n_evals // 8, 1)
@@ -391,7 +433,10 @@ def summarize(runs: dict[tuple[str, str, int], dict[str, Any]], n_evals: int) ->
             continue
         curves = {k: curve(v["rows"], n_evals) for k, v in mine.items()}
         best_any = max(
-            s for v in mine.values() for _, _, s in v["rows"] if s is not None and np.isfinite(s)
+            s
+            for v in mine.values()
+            for _, _, s in v["rows"]
+            if s is not None and np.isfinite(s)
         )
         random = [c for k, c in curves.items() if k[1] == "random"]
         worst = float(np.nanmean([c[anchor - 1] for c in random]))
@@ -404,12 +449,24 @@ def summarize(runs: dict[tuple[str, str, int], dict[str, Any]], n_evals: int) ->
             if not keys:
                 continue
             regret = [
-                float(np.nanmean([(best_any - np.nan_to_num(curves[k][n - 1], nan=worst)) / scale for k in keys]))
+                float(
+                    np.nanmean(
+                        [
+                            (best_any - np.nan_to_num(curves[k][n - 1], nan=worst))
+                            / scale
+                            for k in keys
+                        ]
+                    )
+                )
                 for n in checkpoints
             ]
-            reach = [first_reach(mine[k]["rows"], target.get(k[2], np.inf)) for k in keys]
+            reach = [
+                first_reach(mine[k]["rows"], target.get(k[2], np.inf)) for k in keys
+            ]
             walls = [mine[k]["wall"] for k in keys]
-            proposing = [mine[k]["proposing"] for k in keys if mine[k]["proposing"] is not None]
+            proposing = [
+                mine[k]["proposing"] for k in keys if mine[k]["proposing"] is not None
+            ]
             table[method] = {
                 "regret": regret,
                 "evals_to_target": float(np.median([r[0] for r in reach])),
@@ -437,8 +494,9 @@ def _num(x: float, unit: str = "") -> str:
 def render(summary: dict[str, Any], n_evals: int, n_seeds: int) -> str:
     checkpoints = [n_evals // 4, n_evals // 2, n_evals]
     lines = [
-        f"| problem | method | regret @{checkpoints[0]} | @{checkpoints[1]} | @{checkpoints[2]} "
-        "| evals to random's best | seconds to it | wall (s) | proposing |",
+        f"| problem | method | regret @{checkpoints[0]} | @{checkpoints[1]} "
+        f"| @{checkpoints[2]} | evals to random's best | seconds to it | wall (s) "
+        "| proposing |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, problem in summary.items():
@@ -447,12 +505,18 @@ def render(summary: dict[str, Any], n_evals: int, n_seeds: int) -> str:
             lines.append(
                 f"| {name} | {method} | "
                 + " | ".join(f"{r:.2f}" for r in m["regret"])
-                + f" | {_num(m['evals_to_target'])} | {_num(m['seconds_to_target'], ' s')}"
-                + f" | {m['wall']:.1f} | {'' if share is None else f'{100 * share:.1f}%'} |"
+                + f" | {_num(m['evals_to_target'])}"
+                + f" | {_num(m['seconds_to_target'], ' s')}"
+                + f" | {m['wall']:.1f}"
+                + f" | {'' if share is None else f'{100 * share:.1f}%'} |"
             )
     means = {}
     for method in METHODS:
-        values = [p["methods"][method]["regret"] for p in summary.values() if method in p["methods"]]
+        values = [
+            p["methods"][method]["regret"]
+            for p in summary.values()
+            if method in p["methods"]
+        ]
         if values:
             means[method] = np.mean(values, axis=0)
     lines.append("")
@@ -484,13 +548,16 @@ def targets(summary: dict[str, Any], n_evals: int) -> list[str]:
         )
     limit = round(n_evals * 30 / 80)
     reached = {
-        n: p["methods"]["bayes"]["evals_to_target"] for n, p in summary.items() if "bayes" in p["methods"]
+        n: p["methods"]["bayes"]["evals_to_target"]
+        for n, p in summary.items()
+        if "bayes" in p["methods"]
     }
     ok = all(v <= limit for v in reached.values())
     out.append(
         f"Bayes reaches random's {n_evals}-evaluation best within {limit} evaluations "
-        f"(median over seeds): {', '.join(f'{n} {_num(v)}' for n, v in reached.items())}: "
-        f"{'holds' if ok else 'does not hold'} on every problem."
+        "(median over seeds): "
+        + ", ".join(f"{n} {_num(v)}" for n, v in reached.items())
+        + f": {'holds' if ok else 'does not hold'} on every problem."
     )
     for name, p in summary.items():
         methods = p["methods"]
@@ -498,7 +565,9 @@ def targets(summary: dict[str, Any], n_evals: int) -> list[str]:
             continue
         base = methods["random"]["seconds_to_target"]
         best = min(
-            (methods[m]["seconds_to_target"], m) for m in ("hyperband", "bayes+hyperband") if m in methods
+            (methods[m]["seconds_to_target"], m)
+            for m in ("hyperband", "bayes+hyperband")
+            if m in methods
         )
         ok = best[0] <= base / 2
         kind = "natural budget" if p["natural_budget"] else "no natural budget"
@@ -521,13 +590,17 @@ def targets(summary: dict[str, Any], n_evals: int) -> list[str]:
     return out
 
 
-def plot(summary: dict[str, Any], runs: dict[Any, Any], n_evals: int, path: Path) -> None:
+def plot(
+    summary: dict[str, Any], runs: dict[Any, Any], n_evals: int, path: Path
+) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(2, len(summary), figsize=(4.2 * len(summary), 7), squeeze=False)
+    fig, axes = plt.subplots(
+        2, len(summary), figsize=(4.2 * len(summary), 7), squeeze=False
+    )
     for j, (name, p) in enumerate(summary.items()):
         for method, m in p["methods"].items():
             axes[0][j].plot(range(1, n_evals + 1), m["mean_curve"], label=method)
@@ -564,7 +637,9 @@ def plot(summary: dict[str, Any], runs: dict[Any, Any], n_evals: int, path: Path
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="one problem, 2 seeds, 16 evaluations")
+    parser.add_argument(
+        "--quick", action="store_true", help="one problem, 2 seeds, 16 evaluations"
+    )
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--evals", type=int, default=80)
     parser.add_argument("--problems", nargs="*", default=None)
@@ -588,7 +663,9 @@ def main(argv: list[str] | None = None) -> int:
     tasks.sort(key=lambda t: t[1] in BUDGETED, reverse=True)
     start = time.perf_counter()
     runs: dict[tuple[str, str, int], dict[str, Any]] = {}
-    env_threads = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+    env_threads = {
+        k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+    }
     os.environ.update(env_threads)
     if args.jobs > 1:
         with ProcessPoolExecutor(args.jobs) as pool:
@@ -610,7 +687,9 @@ def main(argv: list[str] | None = None) -> int:
         f"cv=3, n_jobs=1 per search, {args.jobs} searches side by side on 2 cores; "
         f"{time.strftime('%Y-%m-%d')}; {took / 60:.1f} min in all)."
     )
-    text = "\n\n".join([header, table, "Targets:\n\n" + "\n".join(f"- {c}" for c in checks)])
+    text = "\n\n".join(
+        [header, table, "Targets:\n\n" + "\n".join(f"- {c}" for c in checks)]
+    )
     print(text)
     out = Path(args.out)
     if not args.quick:
@@ -622,7 +701,8 @@ def main(argv: list[str] | None = None) -> int:
             if START in readme:
                 head, rest = readme.split(START, 1)
                 _, tail = rest.split(END, 1)
-                block = f"{START}\n{text}\n\n![search quality](benchmarks/search_quality.png)\n{END}"
+                image = "![search quality](benchmarks/search_quality.png)"
+                block = f"{START}\n{text}\n\n{image}\n{END}"
                 README.write_text(head + block + tail)
     else:
         plot(summary, runs, args.evals, Path(args.out).with_suffix(".quick.png"))

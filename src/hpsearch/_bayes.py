@@ -35,7 +35,9 @@ def check_model_space(param_distributions: Any) -> None:
         else [param_distributions]
     )
     for k, space in enumerate(spaces):
-        where = f"param_distributions[{k}]" if len(spaces) > 1 else "param_distributions"
+        where = (
+            f"param_distributions[{k}]" if len(spaces) > 1 else "param_distributions"
+        )
         UnitSpace(space, where)
 
 

@@ -59,7 +59,8 @@ def test_a_bayes_study_runs_is_stored_and_resumes_as_one(study_file, hpsearch, w
 def test_hyperband_takes_the_bayes_sampler(study_file, hpsearch, workdir):
     study_file(
         BAYES.replace("n_initial = 4\n", "").replace(
-            'kind = "bayes"', 'kind = "hyperband"\nsampler = "bayes"\nmin_resources = 30'
+            'kind = "bayes"',
+            'kind = "hyperband"\nsampler = "bayes"\nmin_resources = 30',
         )
     )
     result = hpsearch("run", "study.toml", "--dry-run")
@@ -80,8 +81,9 @@ def test_options_of_other_kinds_and_bad_values_are_refused(study_file, hpsearch)
     assert result.exit_code != 0
     assert 'search.n_initial applies to kind = "bayes" only' in result.output
     study_file(
-        BAYES.replace('kind = "bayes"', 'kind = "hyperband"\nsampler = "tpe"')
-        .replace("n_initial = 4\n", "")
+        BAYES.replace('kind = "bayes"', 'kind = "hyperband"\nsampler = "tpe"').replace(
+            "n_initial = 4\n", ""
+        )
     )
     result = hpsearch("run", "study.toml", "--dry-run")
     assert result.exit_code != 0

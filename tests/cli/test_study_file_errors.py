@@ -306,7 +306,7 @@ def test_random_only_options_in_a_grid(study_file, hpsearch):
         hpsearch,
         path,
         'study.toml, line 9: search.n_iter applies to kind = "random", '
-        "\"hyperband\" or \"bayes\" only; got it with kind = 'grid'. Remove it or "
+        '"hyperband" or "bayes" only; got it with kind = \'grid\'. Remove it or '
         "change the kind.",
     )
 

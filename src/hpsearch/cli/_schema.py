@@ -274,8 +274,7 @@ SEARCH_FIELDS: dict[str, Field] = {
     ),
     "n_initial": Field(
         "integer",
-        "bayes: candidates that cover the space before the model proposes. "
-        "Default 10.",
+        "bayes: candidates that cover the space before the model proposes. Default 10.",
         minimum=1,
     ),
 }

@@ -173,7 +173,9 @@ class ModelSampler:
             self._theta[k] = (model.theta, len(y))
         return model
 
-    def _pool(self, k: int, best: list[np.ndarray], rng: np.random.Generator) -> np.ndarray:
+    def _pool(
+        self, k: int, best: list[np.ndarray], rng: np.random.Generator
+    ) -> np.ndarray:
         """Points of space ``k`` to score: every setting of a small list-only
         space; else random points and perturbations of the best."""
         space = self.spaces[k]

@@ -163,9 +163,7 @@ class HyperbandStrategy:
             return None
         bracket = self._bracket(i)
         ready = max(i - self._lag, 0) if i >= self.sampler.n_initial else 0
-        first = {
-            key[2]: -key[1] for key, _ in done.get(bracket, {}).get(bracket, [])
-        }
+        first = {key[2]: -key[1] for key, _ in done.get(bracket, {}).get(bracket, [])}
         earlier = [j for j in range(ready) if self._bracket(j) == bracket]
         if any(j not in first for j in earlier):
             return _WAIT

@@ -60,7 +60,10 @@ class _List:
         )
         if numeric and len(distinct) > 2:
             # An ordered list: the rank of the value, so a model can interpolate.
-            order = sorted(range(len(distinct)), key=lambda j: float(values[keys.index(distinct[j])]))
+            order = sorted(
+                range(len(distinct)),
+                key=lambda j: float(values[keys.index(distinct[j])]),
+            )
             rank = {distinct[j]: r / (len(distinct) - 1) for r, j in enumerate(order)}
             self._codes = np.array([[rank[k]] for k in keys])
         else:  # one-hot: no order between the values
