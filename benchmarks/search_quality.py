@@ -35,7 +35,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -98,7 +98,7 @@ def _gbm() -> tuple[Any, Any, Any]:
     from sklearn.ensemble import GradientBoostingClassifier
 
     X, y = make_classification(
-        360, 12, n_informative=5, flip_y=0.05, class_sep=0.7, random_state=0
+        300, 12, n_informative=5, flip_y=0.05, class_sep=0.7, random_state=0
     )
     return X, y, GradientBoostingClassifier(n_estimators=27, random_state=0)
 
@@ -638,7 +638,7 @@ def plot(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--quick", action="store_true", help="one problem, 2 seeds, 16 evaluations"
+        "--quick", action="store_true", help="one problem, 2 seeds, 12 evaluations"
     )
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--evals", type=int, default=80)
@@ -646,10 +646,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--methods", nargs="*", default=None)
     parser.add_argument("--jobs", type=int, default=2, help="processes side by side")
     parser.add_argument("--no-readme", action="store_true")
+    parser.add_argument(
+        "--cache", default=None, help="a JSON-lines file that keeps each run's result"
+    )
     parser.add_argument("--out", default=str(HERE / "search_quality"))
     args = parser.parse_args(argv)
     if args.quick:
-        args.seeds, args.evals = 2, 16
+        args.seeds, args.evals = 2, 12
         args.problems = args.problems or ["knn_regressor"]
         args.no_readme = True
     problems = args.problems or list(PROBLEMS)
@@ -660,20 +663,32 @@ def main(argv: list[str] | None = None) -> int:
         for method in methods
         for seed in (range(1) if method == "grid" else range(args.seeds))
     ]
-    tasks.sort(key=lambda t: t[1] in BUDGETED, reverse=True)
+    # Seed by seed: a run cut short still has every method on its first seeds.
+    tasks.sort(key=lambda t: (t[2], t[1] not in BUDGETED))
     start = time.perf_counter()
     runs: dict[tuple[str, str, int], dict[str, Any]] = {}
     env_threads = {
         k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
     }
     os.environ.update(env_threads)
-    if args.jobs > 1:
-        with ProcessPoolExecutor(args.jobs) as pool:
-            for task, result in zip(tasks, pool.map(run_one, tasks), strict=True):
-                runs[task[:3]] = result
-    else:
-        for task in tasks:
-            runs[task[:3]] = run_one(task)
+    # Each run is kept as it ends (--cache): a run stopped and started again
+    # continues; --seeds N below what is cached summarises the first N seeds.
+    cache = Path(args.cache) if args.cache else None
+    if cache is not None and cache.exists():
+        for line in cache.read_text().splitlines():
+            entry = json.loads(line)
+            runs[tuple(entry["task"][:3])] = entry["result"]  # type: ignore[index]
+    todo = [t for t in tasks if t[:3] not in runs]
+    with ProcessPoolExecutor(max(args.jobs, 1)) as pool:
+        futures = {pool.submit(run_one, task): task for task in todo}
+        for n, future in enumerate(as_completed(futures), 1):
+            task = futures[future]
+            runs[task[:3]] = result = future.result()
+            print(f"[{n}/{len(todo)}] {task[:3]}", file=sys.stderr, flush=True)
+            if cache is not None:
+                with cache.open("a") as f:
+                    f.write(json.dumps({"task": task, "result": result}) + "\n")
+    runs = {k: v for k, v in runs.items() if k in {t[:3] for t in tasks}}
     for (name, method, _), result in list(runs.items()):
         if method == "grid":  # one run stands for every seed
             for seed in range(1, args.seeds):

@@ -41,3 +41,33 @@ def test_the_suite_prints_its_table_in_quick_mode():
     impls = [line.split("|")[3].strip() for line in lines]
     assert impls[:3] == ["sklearn", "hpsearch", "sklearn-memory"]
     assert all(line.split("|")[9].strip() == "yes" for line in lines[:3])
+
+
+def test_the_search_quality_benchmark_runs_in_quick_mode(tmp_path):
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(BENCH / "search_quality.py"),
+            "--quick",
+            "--out",
+            str(tmp_path / "quality"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    rows = [line for line in proc.stdout.splitlines() if line.startswith("| knn")]
+    methods = [line.split("|")[2].strip() for line in rows]
+    assert methods == [
+        "grid",
+        "random",
+        "halving",
+        "hyperband",
+        "bayes",
+        "bayes+hyperband",
+        "optuna-tpe",
+    ]
+    assert "Targets:" in proc.stdout
+    assert (tmp_path / "quality.quick.png").stat().st_size > 0
