@@ -635,6 +635,31 @@ def plot(
     fig.savefig(path, dpi=90)
 
 
+def proposing_cost(n_trials: int = 200) -> str:
+    """Seconds per proposal of the model at ``n_trials`` on each problem's
+    space (scores from a smooth function of the coordinates: the fits are
+    not what is timed)."""
+    from hpsearch.strategies import ModelSampler
+
+    lines = [
+        f"| problem | mean s/proposal, trials {n_trials - 50}-{n_trials} | max |",
+        "|---|---|---|",
+    ]
+    for name, problem in PROBLEMS.items():
+        sampler = ModelSampler(problem.space(), 0, 10)
+        observed: dict[int, float] = {}
+        times = []
+        for i in range(n_trials):
+            start = time.perf_counter()
+            sampler.propose(i, observed, [])
+            times.append(time.perf_counter() - start)
+            u = sampler._points[i][1]
+            observed[i] = float(-np.sum((u - 0.3) ** 2))
+        late = times[n_trials - 50 :]
+        lines.append(f"| {name} | {np.mean(late):.3f} | {np.max(late):.3f} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -647,10 +672,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2, help="processes side by side")
     parser.add_argument("--no-readme", action="store_true")
     parser.add_argument(
+        "--proposing", action="store_true", help="time proposals at 200 trials only"
+    )
+    parser.add_argument(
         "--cache", default=None, help="a JSON-lines file that keeps each run's result"
     )
     parser.add_argument("--out", default=str(HERE / "search_quality"))
     args = parser.parse_args(argv)
+    if args.proposing:
+        print(proposing_cost())
+        return 0
     if args.quick:
         args.seeds, args.evals = 2, 12
         args.problems = args.problems or ["knn_regressor"]
@@ -696,6 +727,10 @@ def main(argv: list[str] | None = None) -> int:
     summary = summarize(runs, args.evals)
     table = render(summary, args.evals, args.seeds)
     checks = targets(summary, args.evals)
+    if not args.quick:
+        table += (
+            "\n\nThe model's cost per proposal at 200 trials:\n\n" + proposing_cost()
+        )
     took = time.perf_counter() - start
     header = (
         f"Measured by `make bench` ({args.seeds} seeds, {args.evals} evaluations, "
