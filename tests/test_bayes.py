@@ -160,6 +160,7 @@ def test_same_seed_and_n_jobs_give_the_same_candidates_with_uneven_fit_times():
     assert sorted(order_first) == sorted(FITS)
 
 
+@pytest.mark.slow
 def test_the_model_beats_random_search_over_ten_seeds():
     best = 0.0 * (1 + 1 / 9) + 0.02 * (1 + 1 / 9)  # the landscape's maximum
     regret = {"bayes": [], "random": []}
@@ -177,8 +178,9 @@ def test_the_model_beats_random_search_over_ten_seeds():
         regret["bayes"].append(best - b.best_score_)
         regret["random"].append(best - r.best_score_)
     wins = sum(b < r for b, r in zip(regret["bayes"], regret["random"], strict=True))
-    assert wins >= 8, regret
-    assert np.mean(regret["bayes"]) < 0.25 * np.mean(regret["random"]), regret
+    # 9 wins of 10 happen to a coin one time in a hundred; the margin is tenfold.
+    assert wins >= 9, regret
+    assert np.median(regret["bayes"]) < 0.1 * np.median(regret["random"]), regret
 
 
 def test_cv_results_are_scikit_learns_for_the_same_candidates():

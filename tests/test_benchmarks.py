@@ -44,6 +44,7 @@ def test_the_suite_prints_its_table_in_quick_mode():
     assert all(line.split("|")[9].strip() == "yes" for line in lines[:3])
 
 
+@pytest.mark.slow
 def test_the_search_quality_benchmark_runs_in_quick_mode(tmp_path):
     proc = subprocess.run(
         [
