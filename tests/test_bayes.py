@@ -310,8 +310,9 @@ class NoQuantiles:
         (
             lambda: hyperband(sampler="tpe"),
             InvalidParameterError,
+            # scikit-learn lists the options of a set: in either order.
             r"The 'sampler' parameter of HyperbandSearchCV must be a str among "
-            r"\{'bayes', 'random'\}|must be a str among \{'random', 'bayes'\}",
+            r"\{'(bayes|random)', '(bayes|random)'\}\. Got 'tpe' instead\.",
         ),
         (
             lambda: bayes(space={"x": NoQuantiles()}),
