@@ -17,6 +17,7 @@ from typing import Any
 import scipy.stats
 from sklearn.metrics import get_scorer_names
 
+from hpsearch._bayes import BayesSearchCV
 from hpsearch._halving import HalvingGridSearchCV, HalvingRandomSearchCV
 from hpsearch._hyperband import HyperbandSearchCV
 from hpsearch._search import GridSearchCV, RandomizedSearchCV
@@ -81,7 +82,14 @@ KINDS: dict[str, Kind] = {
             "brackets",
             "random_state",
             "continue_training",
+            "sampler",
         ),
+    ),
+    "bayes": Kind(
+        BayesSearchCV,
+        "param_distributions",
+        distributions=True,
+        options=("n_iter", "n_initial", "random_state"),
     ),
 }
 
@@ -199,8 +207,8 @@ DATA_FIELDS: dict[str, Field] = {
 SEARCH_FIELDS: dict[str, Field] = {
     "kind": Field(
         "string",
-        "The search: grid (default), random, halving_grid, halving_random or "
-        "hyperband.",
+        "The search: grid (default), random, halving_grid, halving_random, "
+        "hyperband or bayes.",
         enum=tuple(KINDS),
     ),
     "space": Field(
@@ -223,7 +231,10 @@ SEARCH_FIELDS: dict[str, Field] = {
     ),
     "return_train_score": Field("boolean", "Also score the training splits."),
     "n_iter": Field(
-        "integer", "Candidates to sample (random search only). Default 10.", minimum=1
+        "integer",
+        "Candidates to sample (random, hyperband; bayes: to propose, default 50). "
+        "Default 10.",
+        minimum=1,
     ),
     "random_state": Field("integer", "The seed of a random or halving search."),
     "factor": Field(
@@ -263,6 +274,17 @@ SEARCH_FIELDS: dict[str, Field] = {
         "Halving, hyperband: a promoted candidate continues its smaller rung's "
         'fit (warm_start) instead of starting again: true, false or "auto".',
         schema={"anyOf": [{"type": "boolean"}, {"const": "auto"}]},
+    ),
+    "sampler": Field(
+        "string",
+        'hyperband: where new candidates come from, "random" (default) or '
+        '"bayes" (a model of the scores so far).',
+        enum=("random", "bayes"),
+    ),
+    "n_initial": Field(
+        "integer",
+        "bayes: candidates that cover the space before the model proposes. Default 10.",
+        minimum=1,
     ),
 }
 CV_FIELDS: dict[str, Field] = {
@@ -495,6 +517,8 @@ def _check_kind(search: dict[str, Any], p: Problems, overrides: Overrides) -> No
         *HALVING_OPTIONS,
         "n_candidates",
         "brackets",
+        "sampler",
+        "n_initial",
     ):
         if option in search and option not in KINDS[kind].options:
             names = [f'"{name}"' for name, k in KINDS.items() if option in k.options]
@@ -509,7 +533,8 @@ def _check_kind(search: dict[str, Any], p: Problems, overrides: Overrides) -> No
     if overrides.n_iter is not None and "n_iter" not in KINDS[kind].options:
         p.add(
             ("search", "kind"),
-            f'must be "random" or "hyperband" for --n-iter to apply; got {kind!r}.',
+            f'must be "random", "hyperband" or "bayes" for --n-iter to apply; '
+            f"got {kind!r}.",
         )
 
 
