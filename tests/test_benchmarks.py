@@ -63,6 +63,8 @@ def test_the_continuation_benchmark_prints_its_table_in_quick_mode():
     # The searches that continue train fewer trees than those from scratch.
     assert trained["hpsearch, continue_training"] < trained["hpsearch, from scratch"]
     assert trained["hpsearch, from scratch"] == trained["sklearn HalvingRandomSearchCV"]
+
+
 def test_the_search_quality_benchmark_runs_in_quick_mode(tmp_path):
     proc = subprocess.run(
         [
