@@ -3,7 +3,7 @@
 ``crash`` names what a fit does first when its training rows include the
 row whose first feature is 0 (one split of a K-fold): "" nothing, "segv"
 reads address 0 (a segmentation fault in native code), "exit" calls
-``os._exit(3)``. Every fit
+``os._exit(3)``, "hang" sleeps ten minutes (a fit past any ``fit_timeout``). Every fit
 appends one line to ``log`` (atomic appends: workers share the file), so a test
 counts the fits of each (crash, C, n_samples), crashed ones included.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import time
 from collections import Counter
 
 import numpy as np
@@ -39,6 +40,8 @@ class Crashing(ClassifierMixin, BaseEstimator):
             ctypes.string_at(0)
         elif marked and self.crash == "exit":
             os._exit(3)
+        elif marked and self.crash == "hang":
+            time.sleep(600)
         values, counts = np.unique(y, return_counts=True)
         self.classes_ = values
         self.majority_ = values[np.argmax(counts)]

@@ -10,6 +10,7 @@ from hpsearch._early_stopping import EarlyStopper
 from hpsearch._errors import (
     BackendError,
     ClusterError,
+    FitTimeoutError,
     HpsearchError,
     MissingExtraError,
     NotStorableError,
@@ -30,6 +31,7 @@ __all__ = [
     "BackendError",
     "ClusterError",
     "EarlyStopper",
+    "FitTimeoutError",
     "GridSearchCV",
     "HalvingGridSearchCV",
     "HalvingRandomSearchCV",

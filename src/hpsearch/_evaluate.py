@@ -53,6 +53,9 @@ class EvalContext:
     # What a task's resource is: "n_samples" (its indices are subsampled),
     # the name of the estimator parameter it sets, or None (no resource).
     resource: str | None = None
+    # Seconds a task (fit and score) may take before it is stopped and
+    # recorded as failed; None: no limit. Only for fits in worker processes.
+    fit_timeout: float | None = None
 
 
 def task_indices(ctx: EvalContext, task: Task) -> Split:

@@ -93,7 +93,7 @@ class _HalvingMixin(_SearchMixin):
 
 
 _EXTRA_DOC = """\
-    progress, storage, study, backend, retry_failed, storage_retry, timeout
+    progress, storage, study, backend, retry_failed, storage_retry, timeout, fit_timeout
         As in :class:`hpsearch.GridSearchCV`. With a storage, every round's
         results are kept as they arrive (keyed by candidate, resource and
         split), and a rerun resumes mid-round without refitting any of them.
@@ -180,6 +180,7 @@ n_splits_, refit_time_, multimetric_
         retry_failed: bool = False,
         storage_retry: float = 300.0,
         timeout: float | None = None,
+        fit_timeout: float | None = None,
     ) -> None:
         super().__init__(
             estimator,
@@ -205,6 +206,7 @@ n_splits_, refit_time_, multimetric_
         self.retry_failed = retry_failed
         self.storage_retry = storage_retry
         self.timeout = timeout
+        self.fit_timeout = fit_timeout
 
     def _check_space(self) -> None:
         self._check_resource(check_grid(self.estimator, self.param_grid))
@@ -281,6 +283,7 @@ error_score, return_train_score, random_state, n_jobs, verbose
         retry_failed: bool = False,
         storage_retry: float = 300.0,
         timeout: float | None = None,
+        fit_timeout: float | None = None,
     ) -> None:
         super().__init__(
             estimator,
@@ -307,6 +310,7 @@ error_score, return_train_score, random_state, n_jobs, verbose
         self.retry_failed = retry_failed
         self.storage_retry = storage_retry
         self.timeout = timeout
+        self.fit_timeout = fit_timeout
 
     def _check_space(self) -> None:
         spaces = check_distributions(self.estimator, self.param_distributions)

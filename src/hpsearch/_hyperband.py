@@ -74,7 +74,7 @@ class HyperbandSearchCV(_SearchMixin, BaseSearchCV):
     random_state : int, RandomState or None, default=None
         Draws the candidates (the same as ``RandomizedSearchCV``'s for an int
         and ``n_iter``) and the subsamples.
-    progress, storage, study, backend, timeout
+    progress, storage, study, backend, timeout, fit_timeout
         As in :class:`hpsearch.GridSearchCV`. With a storage every result is
         kept as it arrives and a rerun resumes mid-rung: the strategy is a
         function of the results and the seed, so it proposes again what it
@@ -163,6 +163,7 @@ class HyperbandSearchCV(_SearchMixin, BaseSearchCV):
         study: str | None = None,
         backend: Any = None,
         timeout: float | None = None,
+        fit_timeout: float | None = None,
     ) -> None:
         super().__init__(
             estimator=estimator,
@@ -188,6 +189,7 @@ class HyperbandSearchCV(_SearchMixin, BaseSearchCV):
         self.study = study
         self.backend = backend
         self.timeout = timeout
+        self.fit_timeout = fit_timeout
 
     def _resource(self) -> str | None:
         return self.resource

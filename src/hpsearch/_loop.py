@@ -21,10 +21,17 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from hpsearch._errors import WorkerCrashError
+from hpsearch._errors import FitTimeoutError, WorkerCrashError
 from hpsearch._evaluate import EvalContext, failed_result
 from hpsearch._planning import Planner
-from hpsearch._records import FoldResult, Proposal, Resource, Task, TaskKey
+from hpsearch._records import (
+    FoldResult,
+    Proposal,
+    Resource,
+    Task,
+    TaskKey,
+    TimedOutTask,
+)
 from hpsearch._worker import evaluate_unit
 from hpsearch.executors import WAIT, Executor, LostTask
 from hpsearch.strategies import History, Strategy, Trial
@@ -156,7 +163,11 @@ class SearchRun:
     n_incomplete: int = 0
 
     def __post_init__(self) -> None:
-        if self.planner is None:
+        if self.planner is None and self.ctx.fit_timeout is not None:
+            # A limit per fit: one task per unit, so that a unit's time is
+            # its task's and a stopped worker takes no other task with it.
+            self.planner = _one_per_unit
+        elif self.planner is None:
             self.planner = Planner(self.ctx)
         self._known: dict[TaskKey, FoldResult] = {}
         self._open: dict[tuple[str, Resource], _Open] = {}
@@ -266,9 +277,16 @@ class SearchRun:
         assert self.planner is not None
         return self.planner(tasks, self.executor.n_workers)
 
-    def _receive(self, received: Sequence[FoldResult | LostTask]) -> None:
+    def _receive(
+        self, received: Sequence[FoldResult | LostTask | TimedOutTask]
+    ) -> None:
         results: list[FoldResult] = [
-            self._lost(r) if isinstance(r, LostTask) else r for r in received
+            self._lost(r)
+            if isinstance(r, LostTask)
+            else self._timed_out(r)
+            if isinstance(r, TimedOutTask)
+            else r
+            for r in received
         ]
         self.recorder.record(results)
         self._units_out -= 1
@@ -298,6 +316,22 @@ class SearchRun:
             )
         return failed_result(self.ctx, task, lost.cause, 0.0, time.time())
 
+    def _timed_out(self, stopped: TimedOutTask) -> FoldResult:
+        """A task past ``fit_timeout`` (its worker replaced): a failed fit, or
+        the error."""
+        task, seconds = stopped.task, f"{stopped.seconds:g} s"
+        if self.ctx.error_score == "raise":
+            raise FitTimeoutError(
+                f"the fit of {dict(task.candidate.params)!r} on split {task.split} "
+                f"must finish within fit_timeout={stopped.seconds:g}; got it still "
+                f"running after {seconds} (stopped, its worker replaced). Raise "
+                "fit_timeout, or pass error_score=np.nan to record such fits as "
+                "failed and go on."
+            )
+        cause = f"timed out after {seconds} (fit_timeout): stopped, worker replaced"
+        started = time.time() - stopped.seconds
+        return failed_result(self.ctx, task, cause, stopped.seconds, started)
+
     def _tell(self, result: FoldResult) -> None:
         self.display.update(result)
         if self.on_result is not None:
@@ -323,3 +357,8 @@ class SearchRun:
             for p in self._started
             if all((*p.key, s) in self._known for s in range(n_splits))
         ]
+
+
+def _one_per_unit(tasks: Sequence[Task], n_workers: int) -> Iterable[Sequence[Task]]:
+    """Each task a unit of its own (searches with ``fit_timeout``)."""
+    return [[task] for task in tasks]

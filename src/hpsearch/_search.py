@@ -55,6 +55,7 @@ _HPSEARCH_CONSTRAINTS: dict[str, list[Any]] = {
     "retry_failed": ["boolean"],
     "storage_retry": [Interval(Real, 0, None, closed="left")],
     "timeout": [Interval(Real, 0, None, closed="neither"), None],
+    "fit_timeout": [Interval(Real, 0, None, closed="neither"), None],
 }
 
 
@@ -279,6 +280,7 @@ class _SearchMixin(BaseSearchCV):
                     getattr(self, "param_grid", None),
                     getattr(self, "param_distributions", None),
                 ),
+                fit_timeout=getattr(self, "fit_timeout", None),
             )
         except BaseException:
             recorder.close()
@@ -295,6 +297,7 @@ class _SearchMixin(BaseSearchCV):
             error_score=self.error_score,
             threads=executor.threads_per_unit,
             resource=self._resource(),
+            fit_timeout=getattr(self, "fit_timeout", None),
         )
         display = SearchProgress(
             verbose=self.verbose,
@@ -534,6 +537,15 @@ error_score, return_train_score
         evaluated by then (``timed_out_`` is True), and a warning says how
         many were not. With a storage, running the search again continues
         with a fresh budget (nothing stored is fitted again).
+    fit_timeout : float or None, default=None
+        Seconds one fit (with its scoring) may take. A fit past the limit
+        is stopped, its worker process replaced, and the (candidate, split)
+        recorded as failed ("timed out after 60 s"), as ``error_score``
+        says (``'raise'`` raises :class:`~hpsearch.FitTimeoutError`). Only
+        a process can be stopped: fits run in worker processes (with
+        ``n_jobs`` None or 1 in one, one fit at a time) or on Dask, one
+        task per unit (no pipeline prefix shared); ``backend="threading"``
+        or ``"serial"`` is refused.
 
     Attributes
     ----------
@@ -593,6 +605,7 @@ feature_names_in_
         retry_failed: bool = False,
         storage_retry: float = 300.0,
         timeout: float | None = None,
+        fit_timeout: float | None = None,
     ) -> None:
         super().__init__(
             estimator=estimator,
@@ -613,6 +626,7 @@ feature_names_in_
         self.retry_failed = retry_failed
         self.storage_retry = storage_retry
         self.timeout = timeout
+        self.fit_timeout = fit_timeout
 
     def _check_space(self) -> None:
         check_grid(self.estimator, self.param_grid)
@@ -637,7 +651,7 @@ pre_dispatch, random_state, error_score, return_train_score
     n_iter : int or None, default=10
         As in scikit-learn; None draws candidates until ``timeout`` expires
         (a list-only space: until its grid is exhausted).
-    progress, storage, study, backend, retry_failed, storage_retry, timeout
+    progress, storage, study, backend, retry_failed, storage_retry, timeout, fit_timeout
         As in :class:`GridSearchCV`.
 
     Examples
@@ -684,6 +698,7 @@ pre_dispatch, random_state, error_score, return_train_score
         retry_failed: bool = False,
         storage_retry: float = 300.0,
         timeout: float | None = None,
+        fit_timeout: float | None = None,
     ) -> None:
         super().__init__(
             estimator=estimator,
@@ -706,6 +721,7 @@ pre_dispatch, random_state, error_score, return_train_score
         self.retry_failed = retry_failed
         self.storage_retry = storage_retry
         self.timeout = timeout
+        self.fit_timeout = fit_timeout
 
     def _check_space(self) -> None:
         check_distributions(self.estimator, self.param_distributions)
