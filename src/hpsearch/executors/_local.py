@@ -39,7 +39,7 @@ from threadpoolctl import threadpool_limits
 
 from hpsearch._records import TimedOutTask
 from hpsearch._worker import torch_threads
-from hpsearch.executors._base import WAIT, LostTask
+from hpsearch.executors._base import WAIT, LostTask, exit_cause
 
 S = TypeVar("S")
 T = TypeVar("T")
@@ -334,15 +334,7 @@ def _crash_cause(exc: BaseException) -> str:
     codes = [c for c in codes if c != -signal.SIGTERM] or codes
     if not codes:
         return f"worker died ({str(exc).splitlines()[0]})"
-    code = codes[0]
-    if code < 0:
-        try:
-            name = signal.Signals(-code).name
-        except ValueError:
-            name = f"signal {-code}"
-        hint = " (out of memory?)" if -code == signal.SIGKILL else ""
-        return f"worker killed by {name}{hint}"
-    return f"worker exited with code {code}"
+    return exit_cause(codes[0])
 
 
 def check_pre_dispatch(pre_dispatch: Any) -> None:
