@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from functools import partial
@@ -309,6 +309,11 @@ class DaskExecutor:
         """A unit a worker's death took: its tasks run again, one by one,
         each alone on the cluster; a task that dies alone is the culprit
         (lost). The unit's results once all are in, else None."""
+        if not isinstance(unit.item, Sequence):  # not a unit of tasks: rerun it
+            if unit.retried:
+                return unit.settle(LostTask(unit.item, self._cause(worker)))
+            self._suspects.append(_Submitted(unit.item, None, True))
+            return None
         tasks = list(unit.item)
         if unit.retried:  # it ran alone, on a fresh worker: the culprit
             return unit.settle([LostTask(tasks[0], self._cause(worker))])
@@ -341,6 +346,18 @@ class DaskExecutor:
                             return exit_cause(int(found.group(2)))
                 time.sleep(0.1)
         return f"Dask worker {worker} died"
+
+    def _wait_until_idle(self) -> None:
+        """Wait (a bounded time) until no worker executes anything, not even
+        a copy of a unit cancelled after a death that Dask had started again
+        meanwhile: a unit that runs again must run alone to be blamed."""
+        deadline = time.monotonic() + _IDLE_SECONDS
+        while time.monotonic() < deadline and self.client.status == "running":
+            with suppress(Exception):
+                counts = self.client.run(_executing, on_error="return").values()
+                if all(c == 0 for c in counts if isinstance(c, int)):
+                    return
+            time.sleep(0.1)
 
     def stop_worker(self, workers: list[Any]) -> None:
         """Stop what runs on ``workers`` by restarting them (their nannies
@@ -406,6 +423,7 @@ class DaskExecutor:
         """
         if self._suspects:
             if not self._running and not self._closed:
+                self._wait_until_idle()
                 self._follow_workers()  # the worker it will run on, too
                 suspect = self._suspects.popleft()
                 self._submit(fn, suspect.item, done, suspect)
@@ -520,8 +538,15 @@ class _Submitted:
         return [r for results in self.group.results for r in results]
 
 
+# Seconds to wait, before a unit runs again alone, for the cluster to be idle.
+_IDLE_SECONDS = 30.0
 # Seconds to wait for a dead worker's nanny to log its exit code.
 _CAUSE_SECONDS = 3.0
+
+
+def _executing(dask_worker: Any) -> int:
+    """On a worker: how many tasks it executes, cancelled ones included."""
+    return int(dask_worker.state.executing_count)
 
 
 async def _nanny_logs(nanny: str) -> Any:
