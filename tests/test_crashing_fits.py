@@ -197,9 +197,10 @@ def test_fit_timeout_must_be_a_positive_number(value):
     ["GridSearchCV", "RandomizedSearchCV", "HalvingGridSearchCV",
      "HalvingRandomSearchCV", "HyperbandSearchCV"],
 )
-def test_every_search_class_takes_fit_timeout(search_class):
+def test_every_search_class_takes_the_fault_options(search_class):
     import hpsearch
 
     klass = getattr(hpsearch, search_class)
-    assert "fit_timeout" in klass._get_param_names()
-    assert "fit_timeout" in klass._parameter_constraints
+    for name in ("fit_timeout", "storage_retry", "retry_failed", "timeout"):
+        assert name in klass._get_param_names()
+        assert name in klass._parameter_constraints

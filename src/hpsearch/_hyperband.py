@@ -74,7 +74,8 @@ class HyperbandSearchCV(_SearchMixin, BaseSearchCV):
     random_state : int, RandomState or None, default=None
         Draws the candidates (the same as ``RandomizedSearchCV``'s for an int
         and ``n_iter``) and the subsamples.
-    progress, storage, study, backend, timeout, fit_timeout
+    progress, storage, study, backend, retry_failed, storage_retry, timeout, \
+fit_timeout
         As in :class:`hpsearch.GridSearchCV`. With a storage every result is
         kept as it arrives and a rerun resumes mid-rung: the strategy is a
         function of the results and the seed, so it proposes again what it
@@ -162,6 +163,8 @@ class HyperbandSearchCV(_SearchMixin, BaseSearchCV):
         storage: Any = None,
         study: str | None = None,
         backend: Any = None,
+        retry_failed: bool = False,
+        storage_retry: float = 300.0,
         timeout: float | None = None,
         fit_timeout: float | None = None,
     ) -> None:
@@ -188,6 +191,8 @@ class HyperbandSearchCV(_SearchMixin, BaseSearchCV):
         self.storage = storage
         self.study = study
         self.backend = backend
+        self.retry_failed = retry_failed
+        self.storage_retry = storage_retry
         self.timeout = timeout
         self.fit_timeout = fit_timeout
 

@@ -165,6 +165,13 @@ class Duration(click.ParamType):
     "work starts and running fits finish; running again continues.",
 )
 @click.option(
+    "--fit-timeout",
+    type=Duration(),
+    default=None,
+    help="Time one fit may take: 90, 90s, 10m. A fit past it is stopped "
+    "(its worker process replaced) and recorded as failed.",
+)
+@click.option(
     "--retry-failed",
     is_flag=True,
     help="Run again the fits the study holds as failed (after fixing their "
@@ -188,6 +195,7 @@ def run(
     n_iter: int | None,
     retry_failed: bool,
     timeout: float | None,
+    fit_timeout: float | None,
     n_top: int,
     progress: bool,
     as_json: bool,
@@ -201,7 +209,7 @@ def run(
     the failed fits again once their cause is fixed.
     """
     overrides = Overrides(
-        storage, study, n_jobs, backend, n_iter, retry_failed, timeout
+        storage, study, n_jobs, backend, n_iter, retry_failed, timeout, fit_timeout
     )
     default = os.environ.get("HPSEARCH_STORAGE") or DEFAULT_STORAGE
     plan = load_study_file(study_file, overrides, progress=progress, storage=default)
@@ -315,6 +323,7 @@ def _resume_command(plan: StudyPlan, overrides: Overrides, retry: bool = False) 
         ("--backend", overrides.backend),
         ("--n-iter", overrides.n_iter),
         ("--timeout", overrides.timeout),
+        ("--fit-timeout", overrides.fit_timeout),
     ]:
         if value is not None:
             words += [option, str(value)]

@@ -255,6 +255,20 @@ SEARCH_FIELDS: dict[str, Field] = {
         "hyperband: how many Hyperband brackets (1: plain ASHA, the default).",
         minimum=1,
     ),
+    "fit_timeout": Field(
+        "number",
+        "Seconds one fit may take: past it the fit is stopped, its worker "
+        "replaced, and the fit recorded as failed. Fits run in worker processes.",
+        rule="a number of seconds > 0",
+        schema={"type": "number", "exclusiveMinimum": 0},
+    ),
+    "storage_retry": Field(
+        "number",
+        "Seconds the search rides out a storage that is away or busy before "
+        "it stops. Default 300.",
+        rule="a number of seconds >= 0",
+        schema={"type": "number", "minimum": 0},
+    ),
 }
 CV_FIELDS: dict[str, Field] = {
     "folds": Field("integer", "Number of folds; default 5.", minimum=2),
@@ -313,6 +327,7 @@ class Overrides:
     n_iter: int | None = None
     retry_failed: bool = False
     timeout: float | None = None
+    fit_timeout: float | None = None
 
 
 _DURATION = re.compile(

@@ -379,13 +379,20 @@ def _search_options(
     if isinstance(scoring, list) and refit is True:
         refit = scoring[0]  # several metrics: the first one picks the best
     options["refit"] = refit
-    for key in ("error_score", "return_train_score", *kind.options):
+    for key in (
+        "error_score",
+        "return_train_score",
+        "fit_timeout",
+        "storage_retry",
+        *kind.options,
+    ):
         if key in search:
             options[key] = search[key]
     options["n_jobs"] = search.get("n_jobs")
     options["backend"] = search.get("backend")
     for key, value in dataclasses.asdict(overrides).items():
-        if key in ("n_jobs", "backend", "n_iter", "timeout") and value is not None:
+        overridden = ("n_jobs", "backend", "n_iter", "timeout", "fit_timeout")
+        if key in overridden and value is not None:
             options[key] = value
     if overrides.retry_failed:
         options["retry_failed"] = True
