@@ -194,8 +194,13 @@ def test_fit_timeout_must_be_a_positive_number(value):
 
 @pytest.mark.parametrize(
     "search_class",
-    ["GridSearchCV", "RandomizedSearchCV", "HalvingGridSearchCV",
-     "HalvingRandomSearchCV", "HyperbandSearchCV"],
+    [
+        "GridSearchCV",
+        "RandomizedSearchCV",
+        "HalvingGridSearchCV",
+        "HalvingRandomSearchCV",
+        "HyperbandSearchCV",
+    ],
 )
 def test_every_search_class_takes_the_fault_options(search_class):
     import hpsearch

@@ -51,7 +51,9 @@ def evaluate_within_limit(
     for task in tasks:
         done: queue.SimpleQueue[tuple[bool, Any]] = queue.SimpleQueue()
         fit = threading.Thread(
-            target=_evaluate_into, args=(done, ctx, task), daemon=True,
+            target=_evaluate_into,
+            args=(done, ctx, task),
+            daemon=True,
             name="hpsearch-fit",
         )
         fit.start()

@@ -17,10 +17,12 @@ from typing import Any
 import scipy.stats
 from sklearn.metrics import get_scorer_names
 
+from hpsearch._errors import NotStorableError
 from hpsearch._halving import HalvingGridSearchCV, HalvingRandomSearchCV
 from hpsearch._hyperband import HyperbandSearchCV
 from hpsearch._search import GridSearchCV, RandomizedSearchCV
 from hpsearch.cli._toml import KeyPath, Problems, describe
+from hpsearch.storage._base import check_study_name
 
 DEFAULT_STORAGE = "sqlite:///hpsearch.db"
 
@@ -365,6 +367,16 @@ def check_structure(doc: dict[str, Any], p: Problems, overrides: Overrides) -> s
     sound = set()
     p.unknown_keys(doc, (), TOP_KEYS)
     check_fields(doc, (), {k: TOP_FIELDS[k] for k in ("study", "storage")}, p)
+    name = doc.get("study")
+    if overrides.study is None and isinstance(name, str) and name:
+        try:
+            check_study_name(name)
+        except NotStorableError:
+            p.add(
+                ("study",),
+                "must be a name without control characters (NUL, newline, tab, "
+                f"escape, ...); got {name!r}. Use printable characters.",
+            )
     for key, example in [
         ("data", 'source = "sklearn:iris"'),
         ("estimator", 'class = "sklearn.svm.SVC"'),
@@ -488,7 +500,7 @@ def _check_search(search: Any, p: Problems, overrides: Overrides) -> bool:
 
 def _check_kind(search: dict[str, Any], p: Problems, overrides: Overrides) -> None:
     kind = search.get("kind", "grid")
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         p.add(
             ("search", "kind"),
             f"must be one of {', '.join(map(repr, KINDS))}; got {describe(kind)}.",

@@ -376,7 +376,7 @@ def _search_options(
         scoring = scoring[0]
     options["scoring"] = scoring
     refit = search.get("refit", True)
-    if isinstance(scoring, list) and refit is True:
+    if isinstance(scoring, list) and scoring and refit is True:
         refit = scoring[0]  # several metrics: the first one picks the best
     options["refit"] = refit
     for key in (
