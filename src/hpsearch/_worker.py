@@ -34,14 +34,14 @@ def evaluate_unit(
     (:func:`evaluate_within_limit`).
     """
     if ctx.fit_timeout is not None:
-        return evaluate_within_limit(ctx, tasks)
+        return evaluate_within_limit(ctx, tasks, ctx.fit_timeout)
     return list(_evaluate(ctx, tasks))
 
 
 def evaluate_within_limit(
-    ctx: EvalContext, tasks: Sequence[Task]
+    ctx: EvalContext, tasks: Sequence[Task], limit: float
 ) -> list[FoldResult | TimedOutTask]:
-    """Each task in a thread of its own, waited for ``ctx.fit_timeout`` seconds.
+    """Each task in a thread of its own, waited for ``limit`` seconds.
 
     A task still running then is a :class:`TimedOutTask` naming this worker:
     a thread cannot be stopped, so its fit goes on until the executor
@@ -58,9 +58,9 @@ def evaluate_within_limit(
         )
         fit.start()
         try:
-            ok, outcome = done.get(timeout=ctx.fit_timeout)
+            ok, outcome = done.get(timeout=limit)
         except queue.Empty:
-            results.append(TimedOutTask(task, float(ctx.fit_timeout), worker_id()))
+            results.append(TimedOutTask(task, float(limit), worker_id()))
             continue
         if not ok:
             raise outcome  # error_score='raise': the fit's own error

@@ -224,7 +224,7 @@ class DaskExecutor:
         future: Any,
         result: Any,
         done: Any,
-    ) -> list[Any] | None:
+    ) -> Any:
         """What a finished future gives: a unit's results to yield, or None
         (it runs again, or it is a task of a split unit whose others run)."""
         died = self._death(future, result)

@@ -213,16 +213,17 @@ class LocalExecutor:
                         task = alone.tasks[len(alone.results)]
                         alone.results.append(LostTask(task, _crash_cause(exc)))
                         result, cpu, wall = None, 0.0, 0.0
-                    if lane is self._processes and _stuck(result):
+                    processes = self._processes
+                    if processes is not None and lane is processes and _stuck(result):
                         # A fit past fit_timeout still runs in its worker.
                         for stopped in self.stop_process_units(pending):
                             rerun_item = stopped.item
                             if stopped.suspect is not None:  # its current task
                                 tasks = stopped.suspect.tasks
                                 rerun_item = [tasks[len(stopped.suspect.results)]]
-                            again = lane.submit(fn, sent[id(lane)], rerun_item)
+                            again = processes.submit(fn, sent[id(lane)], rerun_item)
                             pending[again] = stopped
-                            lane.busy += 1
+                            processes.busy += 1
                     if unit.suspect is not None:
                         rerun = unit.suspect
                         if result is not None:
