@@ -37,7 +37,12 @@ dask = pytest.importorskip("dask")
 TESTS = str(Path(__file__).parent)
 if TESTS not in sys.path:
     sys.path.insert(0, TESTS)
-from crashing_estimators import Crashing, fits  # noqa: E402
+from crashing_estimators import (  # noqa: E402
+    CRASH_GRID,
+    Crashing,
+    check_crashes_recorded,
+    marked_data,
+)
 from dask_estimators import SlowClassifier  # noqa: E402
 
 X, y = load_iris(return_X_y=True)
@@ -468,10 +473,7 @@ def test_data_lost_with_the_only_worker_is_sent_again_and_the_units_rerun():
     assert sorted(results) == list(range(100, 110))
 
 
-def _crash_data():
-    X = np.random.default_rng(0).normal(size=(60, 3))
-    X[:, 0] = np.arange(60)  # row 0 marks the split whose fits crash or hang
-    return X, np.arange(60) % 3
+_crash_data = marked_data
 
 
 @pytest.mark.slow
@@ -484,14 +486,13 @@ def test_a_fit_that_kills_its_dask_worker_fails_its_candidate_and_the_search_goe
     # failed with the cause the worker's nanny logged; the others are kept.
     log = str(tmp_path / "fits.log")
     X_crash, y_crash = _crash_data()
-    grid = [{"crash": [""], "C": [1.0, 2.0, 3.0]}, {"crash": ["segv", "exit"]}]
     with (
         distributed.LocalCluster(**LOCAL_CLUSTER) as cluster,
         distributed.Client(cluster, set_as_default=False) as client,
     ):
         search = GridSearchCV(
             Crashing(log=log),
-            grid,
+            CRASH_GRID,
             cv=2,
             backend=client,
             progress=False,
@@ -500,25 +501,7 @@ def test_a_fit_that_kills_its_dask_worker_fails_its_candidate_and_the_search_goe
         )
         with pytest.warns(FitFailedWarning) as warned:
             search.fit(X_crash, y_crash)
-    text = " ".join(str(w.message) for w in warned)
-    assert "worker killed by SIGSEGV" in text
-    assert "worker exited with code 3" in text
-    results = search.cv_results_
-    crashed = np.array([p["crash"] != "" for p in results["params"]])
-    assert np.isnan(results["mean_test_score"][crashed]).all()
-    oracle = SkGridSearchCV(Crashing(), {"C": [1.0, 2.0, 3.0]}, cv=2)
-    oracle.fit(X_crash, y_crash)
-    np.testing.assert_allclose(
-        results["mean_test_score"][~crashed], oracle.cv_results_["mean_test_score"]
-    )
-    counted = fits(log)
-    for crash in ("segv", "exit"):
-        assert counted[crash, "1.0", "30"] >= 2  # crashed, then crashed alone
-    for C in ("1.0", "2.0", "3.0"):  # no healthy fit lost
-        assert counted["", C, "30"] >= 2
-    study = load_study(tmp_path / "runs.db", "crash")
-    assert study.progress.done == study.progress.total == 5 * 2
-    assert study.progress.failed == 2
+    check_crashes_recorded(search, warned, tmp_path / "runs.db", "crash", log)
 
 
 @pytest.mark.slow

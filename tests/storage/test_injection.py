@@ -40,6 +40,16 @@ def where(request, tmp_path):
     return url, request.getfixturevalue("postgres_prefix")
 
 
+@pytest.fixture
+def storage(where):
+    """A storage on ``where`` holding one study, "bystander", that must stay."""
+    url, prefix = where
+    opened = SQLStorage(url, table_prefix=prefix)
+    _search(opened, "bystander").fit(X, y)
+    yield opened
+    opened.close()
+
+
 def _search(storage, study, strategies=("prior", "most_frequent")):
     return GridSearchCV(
         DummyClassifier(),
@@ -60,50 +70,36 @@ def _tables(url, prefix):
     return {n for n in names if n.startswith(prefix)}
 
 
-def test_injection_strings_as_study_names_are_stored_as_they_are(where):
-    url, prefix = where
-    storage = SQLStorage(url, table_prefix=prefix)
-    try:
-        _search(storage, "bystander").fit(X, y)
-        tables = _tables(url, prefix)
-        for name in INJECTIONS:
-            _search(storage, name).fit(X, y)
-        assert _tables(url, prefix) == tables
-        names = {s.name for s in list_studies(storage)}
-        assert names == {"bystander", *INJECTIONS}
-        for name in ["bystander", *INJECTIONS]:
-            study = load_study(storage, name)
-            assert study.progress.done == study.progress.total == 2 * 2
-    finally:
-        storage.close()
+def test_injection_strings_as_study_names_are_stored_as_they_are(where, storage):
+    tables = _tables(*where)
+    for name in INJECTIONS:
+        _search(storage, name).fit(X, y)
+    assert _tables(*where) == tables
+    names = {s.name for s in list_studies(storage)}
+    assert names == {"bystander", *INJECTIONS}
+    for name in ["bystander", *INJECTIONS]:
+        study = load_study(storage, name)
+        assert study.progress.done == study.progress.total == 2 * 2
 
 
-def test_injection_strings_as_parameter_values_are_stored_as_they_are(where):
-    url, prefix = where
-    storage = SQLStorage(url, table_prefix=prefix)
-    try:
-        _search(storage, "bystander").fit(X, y)
-        tables = _tables(url, prefix)
-        # DummyClassifier's constant may be any label: strings pass through.
-        search = GridSearchCV(
-            DummyClassifier(strategy="constant"),
-            {"constant": [*INJECTIONS, 0]},
-            cv=2,
-            progress=False,
-            error_score=0.0,  # the strings are not labels of iris: failed fits
-            storage=storage,
-            study="values",
-        )
-        with pytest.warns(FitFailedWarning):
-            search.fit(X, y)
-        assert _tables(url, prefix) == tables
-        stored = [
-            t.candidate.params["constant"] for t in load_study(storage, "values").trials
-        ]
-        assert stored == [*INJECTIONS, 0]
-        assert load_study(storage, "bystander").progress.done == 2 * 2
-    finally:
-        storage.close()
+def test_injection_strings_as_parameter_values_are_stored_as_they_are(where, storage):
+    tables = _tables(*where)
+    # DummyClassifier's constant may be any label: strings pass through.
+    search = GridSearchCV(
+        DummyClassifier(strategy="constant"),
+        {"constant": [*INJECTIONS, 0]},
+        cv=2,
+        progress=False,
+        error_score=0.0,  # the strings are not labels of iris: failed fits
+        storage=storage,
+        study="values",
+    )
+    with pytest.warns(FitFailedWarning):
+        search.fit(X, y)
+    assert _tables(*where) == tables
+    trials = load_study(storage, "values").trials
+    assert [t.candidate.params["constant"] for t in trials] == [*INJECTIONS, 0]
+    assert load_study(storage, "bystander").progress.done == 2 * 2
 
 
 @pytest.mark.parametrize(
@@ -118,55 +114,37 @@ def test_injection_strings_as_parameter_values_are_stored_as_they_are(where):
         "hp search_",
     ],
 )
-def test_a_table_prefix_that_is_not_a_plain_identifier_is_refused(where, prefix):
-    url, existing = where
-    storage = SQLStorage(url, table_prefix=existing)
-    _search(storage, "bystander").fit(X, y)
-    storage.close()
-    tables = _tables(url, existing)
+def test_a_table_prefix_that_is_not_a_plain_identifier_is_refused(
+    where, storage, prefix
+):
+    tables = _tables(*where)
     with pytest.raises(
         StorageError,
         match=r"^table_prefix must be letters, digits and underscores, starting "
         r"with a letter or underscore, at most 40 characters; got ",
     ):
-        SQLStorage(url, table_prefix=prefix)
-    assert _tables(url, existing) == tables
-    storage = SQLStorage(url, table_prefix=existing)
-    try:
-        assert load_study(storage, "bystander").progress.done == 2 * 2
-    finally:
-        storage.close()
+        SQLStorage(where[0], table_prefix=prefix)
+    assert _tables(*where) == tables
+    assert load_study(storage, "bystander").progress.done == 2 * 2
 
 
 @pytest.mark.parametrize(
     "name", ["bad\x00name", "two\nlines", "tab\there", "\x1b[31mred", " ", ""]
 )
 def test_study_names_with_control_characters_are_refused_before_anything_is_written(
-    where, name
+    storage, name
 ):
-    url, prefix = where
-    storage = SQLStorage(url, table_prefix=prefix)
-    try:
-        _search(storage, "bystander").fit(X, y)
-        with pytest.raises(
-            NotStorableError,
-            match=r"^study must be a non-empty name without control characters "
-            r"\(NUL, newline, tab, escape, \.\.\.\); got .*\. Use printable "
-            r"characters, such as 'svc-digits'\.$",
-        ):
-            _search(storage, name).fit(X, y)
-        assert [s.name for s in list_studies(storage)] == ["bystander"]
-    finally:
-        storage.close()
+    with pytest.raises(
+        NotStorableError,
+        match=r"^study must be a non-empty name without control characters "
+        r"\(NUL, newline, tab, escape, \.\.\.\); got .*\. Use printable "
+        r"characters, such as 'svc-digits'\.$",
+    ):
+        _search(storage, name).fit(X, y)
+    assert [s.name for s in list_studies(storage)] == ["bystander"]
 
 
-def test_looking_up_a_name_with_control_characters_finds_no_study(where):
-    url, prefix = where
-    storage = SQLStorage(url, table_prefix=prefix)
-    try:
-        _search(storage, "bystander").fit(X, y)
-        assert storage.get_study("bad\x00name") is None
-        assert storage.delete_study("bad\x00name") is False
-        assert [s.name for s in list_studies(storage)] == ["bystander"]
-    finally:
-        storage.close()
+def test_looking_up_a_name_with_control_characters_finds_no_study(storage):
+    assert storage.get_study("bad\x00name") is None
+    assert storage.delete_study("bad\x00name") is False
+    assert [s.name for s in list_studies(storage)] == ["bystander"]
