@@ -166,6 +166,7 @@ class DaskExecutor:
         self._followed: set[str] = set()
         self._nannies: dict[str, str | None] = {}
         self._suspects: deque[_Submitted] = deque()  # to rerun, each alone
+        self._death_seen = False
 
     @property
     def lanes(self) -> dict[str, int]:
@@ -309,6 +310,7 @@ class DaskExecutor:
         """A unit a worker's death took: its tasks run again, one by one,
         each alone on the cluster; a task that dies alone is the culprit
         (lost). The unit's results once all are in, else None."""
+        self._death_seen = True
         if not isinstance(unit.item, Sequence):  # not a unit of tasks: rerun it
             if unit.retried:
                 return unit.settle(LostTask(unit.item, self._cause(worker)))
@@ -350,13 +352,25 @@ class DaskExecutor:
     def _wait_until_idle(self) -> None:
         """Wait (a bounded time) until no worker executes anything, not even
         a copy of a unit cancelled after a death that Dask had started again
-        meanwhile: a unit that runs again must run alone to be blamed."""
+        meanwhile: a unit that runs again must run alone to be blamed.
+
+        After a death, idle must hold for ``_SETTLE_SECONDS``: Dask's own
+        rerun may still be on its way to a worker when the cancel is sent.
+        """
+        settle = _SETTLE_SECONDS if self._death_seen else 0.0
+        self._death_seen = False
         deadline = time.monotonic() + _IDLE_SECONDS
+        idle_since: float | None = None
         while time.monotonic() < deadline and self.client.status == "running":
             with suppress(Exception):
                 counts = self.client.run(_executing, on_error="return").values()
                 if all(c == 0 for c in counts if isinstance(c, int)):
-                    return
+                    now = time.monotonic()
+                    idle_since = now if idle_since is None else idle_since
+                    if now - idle_since >= settle:
+                        return
+                else:
+                    idle_since = None
             time.sleep(0.1)
 
     def stop_worker(self, workers: list[Any]) -> None:
@@ -538,8 +552,10 @@ class _Submitted:
         return [r for results in self.group.results for r in results]
 
 
-# Seconds to wait, before a unit runs again alone, for the cluster to be idle.
+# Seconds to wait, before a unit runs again alone, for the cluster to be idle,
+# and how long it must stay idle after a death (Dask's rerun in flight).
 _IDLE_SECONDS = 30.0
+_SETTLE_SECONDS = 1.0
 # Seconds to wait for a dead worker's nanny to log its exit code.
 _CAUSE_SECONDS = 3.0
 
