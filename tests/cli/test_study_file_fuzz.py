@@ -230,12 +230,17 @@ def test_hostile_study_files_are_refused_with_a_clear_message(study_file, doc):
 
 
 HOSTILE = [
-    # a wrong kind, a huge number, a control character, an unknown table
-    {**SOUND, "cv": {"folds": 2**63 - 1}},
-    {**SOUND, "search": {**SOUND["search"], "n_iter": "many"}},
-    {**SOUND, "study": "bad\x00name"},
+    # every problem of a file is reported at once: a control character, a
+    # wrong kind, a huge number, an injection string as an import path
+    {
+        **SOUND,
+        "study": "bad\x00name",
+        "search": {**SOUND["search"], "n_iter": "many"},
+        "cv": {"folds": 2**63 - 1},
+        "estimator": {"class": "x'); DROP TABLE studies; --"},
+    },
+    # a value the search class itself refuses
     {**SOUND, "search": {**SOUND["search"], "fit_timeout": -1}},
-    {**SOUND, "estimator": {"class": "x'); DROP TABLE studies; --"}},
 ]
 
 

@@ -581,13 +581,3 @@ def _is_stuck(result: Any) -> bool:
 def _stuck(result: Any) -> bool:
     """Whether a unit's results hold a task whose fit ran past the limit."""
     return isinstance(result, list) and any(_is_stuck(r) for r in result)
-
-
-def _describe(item: Any) -> str:
-    """A unit of work in words: its candidates' parameters and splits."""
-    with suppress(Exception):
-        return ", ".join(
-            f"candidate {dict(task.candidate.params)!r} on split {task.split}"
-            for task in item
-        )
-    return repr(item)[:200]
