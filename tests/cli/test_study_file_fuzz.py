@@ -255,3 +255,17 @@ def test_hostile_study_files_exit_2_through_the_command_line(
     assert "Traceback" not in run.stderr
     assert _files(workdir) == {"study.toml"}  # no hpsearch.db
     assert not os.path.exists(workdir / "hpsearch.db")
+
+
+def test_a_study_name_with_control_characters_on_the_command_line_exits_2(
+    study_file, hpsearch, workdir
+):
+    study_file(to_toml(SOUND))
+    result = hpsearch("run", "study.toml", "--study", "a\tb", "--no-progress")
+    assert result.exit_code == 2
+    assert result.stderr.endswith(
+        "Error: study must be a non-empty name without control characters (NUL, "
+        "newline, tab, escape, ...); got 'a\\tb'. Use printable characters, such "
+        "as 'svc-digits'.\n"
+    )
+    assert _files(workdir) == {"study.toml"}
