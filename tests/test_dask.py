@@ -330,6 +330,41 @@ def test_close_while_iterating_stops_the_search(client):
         time.sleep(0.05)
 
 
+def test_timeout_running_cancel_cancels_the_units_on_the_cluster(client, tmp_path):
+    from held_estimators import Held, logged
+
+    def search(grid, **options):
+        return GridSearchCV(
+            Held(folder=str(tmp_path)),
+            grid,
+            cv=2,
+            backend=client,
+            refit=False,
+            progress=False,
+            storage=f"sqlite:///{tmp_path / 'runs.db'}",
+            study="held",
+            **options,
+        )
+
+    fast = {"value": [0.1], "hold": [False]}
+    search(fast).fit(X, y)  # stored: complete however late the held fits start
+    held = search(
+        [fast, {"value": [0.2, 0.3], "hold": [True]}],
+        timeout=2,
+        timeout_running="cancel",
+    )
+    with pytest.warns(UserWarning, match="fits in flight were cancelled"):
+        held.fit(X, y)  # held fits wait five minutes unless cancelled
+    assert held.cv_results_["params"] == [{"hold": False, "value": 0.1}]
+    lines = logged(tmp_path)[4:]
+    assert lines and {event for event, _, _ in lines} == {"start"}
+    # A running task cannot be stopped by Dask: released, it ends unseen.
+    (tmp_path / "release").touch()
+    while client.processing() and any(client.processing().values()):
+        time.sleep(0.05)
+    assert hpsearch.load_study(held.storage, "held").progress.done == 2
+
+
 @pytest.mark.parametrize("backend", ["daks", "http://127.0.0.1:8786", 4, object()])
 def test_bad_backend_values_are_refused_with_the_accepted_forms(backend):
     search = GridSearchCV(SlowClassifier(), GRID, backend=backend, progress=False)

@@ -355,7 +355,7 @@ def test_a_resumed_search_proposes_what_an_uninterrupted_one_did(tmp_path, event
         (
             {"resource": "n_estimators"},
             ValueError,
-            "resource must be 'n_samples' or a parameter of Scored; got "
+            "resource must be 'n_samples', 'folds' or a parameter of Scored; got "
             "'n_estimators'.",
         ),
         (

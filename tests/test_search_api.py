@@ -40,6 +40,7 @@ def test_is_a_scikit_learn_search_with_all_its_parameters():
         "retry_failed",
         "storage_retry",
         "timeout",
+        "timeout_running",
         "fit_timeout",
     }
     random_params = hpsearch.RandomizedSearchCV(SVC(), {"C": [1]}).get_params()

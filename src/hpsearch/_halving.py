@@ -93,6 +93,8 @@ class _HalvingMixin(_SearchMixin):
 
 
 _EXTRA_DOC = """\
+    progress, storage, study, backend, retry_failed, storage_retry, timeout, \
+timeout_running
     progress, storage, study, backend, retry_failed, storage_retry, timeout, fit_timeout
         As in :class:`hpsearch.GridSearchCV`. With a storage, every round's
         results are kept as they arrive (keyed by candidate, resource and
@@ -180,6 +182,7 @@ n_splits_, refit_time_, multimetric_
         retry_failed: bool = False,
         storage_retry: float = 300.0,
         timeout: float | None = None,
+        timeout_running: str = "finish",
         fit_timeout: float | None = None,
     ) -> None:
         super().__init__(
@@ -206,6 +209,7 @@ n_splits_, refit_time_, multimetric_
         self.retry_failed = retry_failed
         self.storage_retry = storage_retry
         self.timeout = timeout
+        self.timeout_running = timeout_running
         self.fit_timeout = fit_timeout
 
     def _check_space(self) -> None:
@@ -283,6 +287,7 @@ error_score, return_train_score, random_state, n_jobs, verbose
         retry_failed: bool = False,
         storage_retry: float = 300.0,
         timeout: float | None = None,
+        timeout_running: str = "finish",
         fit_timeout: float | None = None,
     ) -> None:
         super().__init__(
@@ -310,6 +315,7 @@ error_score, return_train_score, random_state, n_jobs, verbose
         self.retry_failed = retry_failed
         self.storage_retry = storage_retry
         self.timeout = timeout
+        self.timeout_running = timeout_running
         self.fit_timeout = fit_timeout
 
     def _check_space(self) -> None:

@@ -20,6 +20,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 
 from hpsearch._errors import SpaceError
+from hpsearch._records import FOLDS
 from hpsearch._search import _HPSEARCH_CONSTRAINTS, _Fit, _SearchMixin, check_n_iter
 from hpsearch._space import check_distributions, check_grid
 from hpsearch.strategies import HyperbandStrategy, Strategy
@@ -48,15 +49,23 @@ class HyperbandSearchCV(_SearchMixin, BaseSearchCV):
         the resource parameter must not be among them.
     resource : str, default="n_samples"
         "n_samples": each rung trains and tests on a subsample of every
-        split, drawn as successive halving draws it. Otherwise the name of
-        an integer estimator parameter that sets the budget.
+        split, drawn as successive halving draws it. "folds": a race on
+        cross-validation folds: every fit uses all the training data of its
+        split, and rung ``k`` scores a candidate on the first
+        ``n_resources_[k]`` splits (1, 3, then 5 of 5 folds with
+        ``factor=3``); a promoted candidate fits only the folds it has not
+        run. Otherwise the name of an integer estimator parameter that sets
+        the budget.
     max_resources : int or "auto", default="auto"
-        The budget of the last rung; "auto" (the number of samples) only
-        with ``resource="n_samples"``.
+        The budget of the last rung; "auto" (the number of samples; for
+        "folds", the number of splits, the only value allowed) only with
+        ``resource="n_samples"`` or ``"folds"``.
     min_resources : int or "smallest", default="smallest"
         The budget of the first rung; "smallest" as scikit-learn's halving
         searches: ``2 * n_splits`` samples (times the number of classes for
-        a classifier), or 1 for a parameter.
+        a classifier), or 1 for a parameter or for "folds". The rungs of a
+        race on folds grow from it by ``factor`` (rounded up) while below the
+        number of splits, then end on all of them.
     factor : float, default=3
         Each rung has ``factor`` times the budget of the one below, and
         keeps its top ``1/factor``.
@@ -74,6 +83,7 @@ class HyperbandSearchCV(_SearchMixin, BaseSearchCV):
     random_state : int, RandomState or None, default=None
         Draws the candidates (the same as ``RandomizedSearchCV``'s for an int
         and ``n_iter``) and the subsamples.
+    progress, storage, study, backend, timeout, timeout_running
     progress, storage, study, backend, retry_failed, storage_retry, timeout, \
 fit_timeout
         As in :class:`hpsearch.GridSearchCV`. With a storage every result is
@@ -86,7 +96,9 @@ fit_timeout
     cv_results_ : dict
         A row per (candidate, rung) evaluated, in the order started, with
         ``iter`` (the rung) and ``n_resources`` first, as in scikit-learn's
-        halving searches.
+        halving searches. In a race on folds ``n_resources`` is the number
+        of folds the row ran: its ``split<i>_test_score`` are NaN for the
+        folds it did not run, and its mean and std are over those it ran.
     best_index_, best_params_, best_score_
         The best candidate on the highest rung reached (the largest budget).
     best_estimator_, scorer_, n_splits_, refit_time_, multimetric_
@@ -117,6 +129,19 @@ fit_timeout
     [1, 3, 9, 27]
     >>> search.n_candidates_
     [8, 3, 1, 1]
+
+    A race on the 5 folds of ``cv``: 1 fold, then 3, then all 5.
+
+    >>> from sklearn.tree import DecisionTreeClassifier
+    >>> race = HyperbandSearchCV(
+    ...     DecisionTreeClassifier(random_state=0),
+    ...     {"max_depth": [1, 2, 3, 4, 5, None], "min_samples_leaf": [1, 5, 10]},
+    ...     resource="folds", n_iter=9, random_state=0, progress=False,
+    ... ).fit(X, y)
+    >>> race.n_resources_, race.n_candidates_
+    ([1, 3, 5], [9, 3, 1])
+    >>> int(race.cv_results_["n_resources"][race.best_index_])
+    5
     """
 
     _parameter_constraints: dict = {
@@ -166,6 +191,7 @@ fit_timeout
         retry_failed: bool = False,
         storage_retry: float = 300.0,
         timeout: float | None = None,
+        timeout_running: str = "finish",
         fit_timeout: float | None = None,
     ) -> None:
         super().__init__(
@@ -194,6 +220,7 @@ fit_timeout
         self.retry_failed = retry_failed
         self.storage_retry = storage_retry
         self.timeout = timeout
+        self.timeout_running = timeout_running
         self.fit_timeout = fit_timeout
 
     def _resource(self) -> str | None:
@@ -201,7 +228,8 @@ fit_timeout
 
     def _check_space(self) -> None:
         spaces = check_distributions(self.estimator, self.param_distributions)
-        if self.resource != "n_samples" and any(self.resource in s for s in spaces):
+        budget = self.resource not in ("n_samples", FOLDS)
+        if budget and any(self.resource in s for s in spaces):
             raise SpaceError(
                 f"param_distributions must not hold the resource "
                 f"{self.resource!r}; got it among the searched parameters. Each "
@@ -213,9 +241,12 @@ fit_timeout
     def _check_input_parameters(self, X: Any, y: Any, split_params: Any) -> None:
         """The budgets, from the data, before any fit."""
         resource = self.resource
+        if resource == FOLDS:
+            self._check_folds(X, y, split_params)
+            return
         if resource != "n_samples" and resource not in self.estimator.get_params():
             raise ValueError(
-                f"resource must be 'n_samples' or a parameter of "
+                f"resource must be 'n_samples', 'folds' or a parameter of "
                 f"{type(self.estimator).__name__}; got {resource!r}. Its "
                 f"parameters: {', '.join(sorted(self.estimator.get_params()))}."
             )
@@ -259,6 +290,28 @@ fit_timeout
             # Each rung's value must be one the estimator accepts.
             values = sorted({self.min_resources_, self.max_resources_})
             check_grid(self.estimator, {resource: values})
+
+    def _check_folds(self, X: Any, y: Any, split_params: Any) -> None:
+        """A race on folds: the budgets are numbers of folds, the last all
+        of them."""
+        n_splits = self._checked_cv_orig.get_n_splits(X, y, **split_params)
+        if self.max_resources not in ("auto", n_splits):
+            raise ValueError(
+                f"max_resources must be 'auto' (all the {n_splits} folds of cv) "
+                f"for resource='folds'; got {self.max_resources!r}. A race on "
+                "folds ends on every fold; to use fewer, give cv fewer splits."
+            )
+        self.max_resources_ = n_splits
+        if self.min_resources == "smallest":
+            self.min_resources_ = 1
+        else:
+            self.min_resources_ = self.min_resources
+        if self.min_resources_ > n_splits:
+            raise ValueError(
+                f"min_resources must be at most the {n_splits} folds of cv for "
+                f"resource='folds'; got {self.min_resources_}. Lower "
+                "min_resources (default: 1 fold) or give cv more splits."
+            )
 
     def _make_strategy(self, fit: _Fit, random_state: Any = None) -> Strategy:
         seed = self.random_state if random_state is None else random_state

@@ -16,6 +16,7 @@ recorder's interruption handling.
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from hpsearch._records import (
     Task,
     TaskKey,
     TimedOutTask,
+    work_tasks,
 )
 from hpsearch._worker import evaluate_unit
 from hpsearch.executors import WAIT, Executor, LostTask
@@ -153,14 +155,18 @@ class SearchRun:
     # Groups tasks into units of work; None: hpsearch._planning.Planner, which
     # shares pipeline prefixes, batches small tasks and learns task times.
     planner: Planning | None = None
-    # A time.monotonic() after which no new work starts (running work
-    # finishes); None: no time budget.
+    # A time.monotonic() after which no new work starts; None: no time budget.
     deadline: float | None = None
+    # What the deadline does to running work: "finish" waits for it,
+    # "cancel" stops it (executor.stop_running) and ends the run at once.
+    timeout_running: str = "finish"
     trials: list[Trial] = field(default_factory=list)
-    # Set by the run: the deadline stopped it, and how many proposals it
-    # left incomplete (out of cv_results_; their stored folds are kept).
+    # Set by the run: the deadline stopped it, how many proposals it left
+    # incomplete (out of cv_results_; their stored folds are kept) and how
+    # many running fits "cancel" stopped.
     timed_out: bool = False
     n_incomplete: int = 0
+    n_cancelled: int = 0
 
     def __post_init__(self) -> None:
         if self.planner is None and self.ctx.fit_timeout is not None:
@@ -171,10 +177,13 @@ class SearchRun:
             self.planner = Planner(self.ctx)
         self._known: dict[TaskKey, FoldResult] = {}
         self._open: dict[tuple[str, Resource], _Open] = {}
+        # A task in flight -> the works (candidate key, resource) it completes.
+        self._waiting: dict[TaskKey, list[tuple[str, Resource]]] = {}
         self._started: list[Proposal] = []
         self._completed: list[Trial] = []  # in completion order: the history
         self._tasks_out = 0  # handed to the executor, not back yet
         self._units_out = 0
+        self._cancelled = threading.Event()  # the deadline stopped running work
 
     def run(self) -> list[Trial]:
         """Run until nothing runs and the strategy proposes nothing.
@@ -201,6 +210,7 @@ class SearchRun:
         if observe is not None:
             for result in self._known.values():
                 observe(result)  # stored times: longest first
+        timer = self._cancel_timer()
         try:
             for results in self.executor.map_unordered(
                 evaluate_unit, self._units(), self.ctx
@@ -209,6 +219,27 @@ class SearchRun:
         except BaseException:
             self.executor.close()  # stop the work in flight: Ctrl-C, a raise
             raise
+        finally:
+            if timer is not None:
+                timer.cancel()
+        if self._cancelled.is_set():
+            self.timed_out = True
+            self.n_cancelled = self._tasks_out  # handed out, never back
+
+    def _cancel_timer(self) -> threading.Timer | None:
+        """With ``timeout_running="cancel"``: a timer that stops the running
+        work at the deadline (the executor wakes from its wait)."""
+        if self.deadline is None or self.timeout_running != "cancel":
+            return None
+
+        def cancel() -> None:
+            self._cancelled.set()
+            self.executor.stop_running()
+
+        timer = threading.Timer(max(0.0, self.deadline - time.monotonic()), cancel)
+        timer.daemon = True
+        timer.start()
+        return timer
 
     def _units(self) -> Iterator[Any]:
         """Units of work as the executor asks for them; WAIT: none for now."""
@@ -255,18 +286,21 @@ class SearchRun:
             if entry is not None:  # the same work already runs: wait for it
                 entry.proposals.append(proposal)
                 continue
-            key, resource = proposal.key
             missing = set()
-            for split in range(n_splits):
-                found = self._known.get((key, resource, split))
-                if found is None:
-                    missing.add(split)
+            for task_key in self._task_keys(proposal.key):
+                _, resource, split = task_key
+                found = self._known.get(task_key)
+                if found is not None:
+                    self._tell(found)
+                    continue
+                missing.add(split)
+                waiting = self._waiting.setdefault(task_key, [])
+                if not waiting:  # else it runs for another work: wait for it
                     indices = (
                         None if proposal.splits is None else proposal.splits[split]
                     )
                     tasks.append(Task(proposal.candidate, split, resource, indices))
-                else:
-                    self._tell(found)
+                waiting.append(proposal.key)
             self._open[proposal.key] = _Open([proposal], missing)
             opened.append(proposal.key)
         for work in opened:
@@ -276,6 +310,10 @@ class SearchRun:
             return []
         assert self.planner is not None
         return self.planner(tasks, self.executor.n_workers)
+
+    def _task_keys(self, work: tuple[str, Resource]) -> list[TaskKey]:
+        """What (candidate key, resource) is evaluated on (``work_tasks``)."""
+        return work_tasks(*work, len(self.ctx.splits), self.ctx.resource)
 
     def _receive(
         self, received: Sequence[FoldResult | LostTask | TimedOutTask]
@@ -297,12 +335,12 @@ class SearchRun:
             if observe is not None:
                 observe(result)  # sizes the batches still to come
             self._tell(result)
-            work = (result.candidate_key, result.resource)
-            entry = self._open.get(work)
-            if entry is not None:
-                entry.missing.discard(result.split)
-                if not entry.missing:
-                    self._complete(work)
+            for work in self._waiting.pop(result.key, ()):
+                entry = self._open.get(work)
+                if entry is not None:
+                    entry.missing.discard(result.split)
+                    if not entry.missing:
+                        self._complete(work)
 
     def _lost(self, lost: LostTask) -> FoldResult:
         """A task that killed its worker twice: a failed fit, or the error."""
@@ -343,19 +381,15 @@ class SearchRun:
             self._completed.append(self._trial(proposal))
 
     def _trial(self, proposal: Proposal) -> Trial:
-        key, resource = proposal.key
-        folds = tuple(
-            self._known[key, resource, s] for s in range(len(self.ctx.splits))
-        )
-        return Trial(proposal.candidate, folds, proposal.round, resource)
+        folds = tuple(self._known[k] for k in self._task_keys(proposal.key))
+        return Trial(proposal.candidate, folds, proposal.round, proposal.resource)
 
     def _ordered_trials(self) -> list[Trial]:
         """The complete proposals in the order they were started."""
-        n_splits = len(self.ctx.splits)
         return [
             self._trial(p)
             for p in self._started
-            if all((*p.key, s) in self._known for s in range(n_splits))
+            if all(k in self._known for k in self._task_keys(p.key))
         ]
 
 

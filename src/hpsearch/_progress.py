@@ -26,7 +26,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from hpsearch._records import FoldResult, Proposal
+from hpsearch._records import FoldResult, Proposal, TaskKey, work_tasks
 from hpsearch.strategies import Rung
 
 
@@ -67,9 +67,11 @@ class SearchProgress:
         self.metric = metric
         self.description = description
         self.best: float | None = None
-        self._sums: dict[tuple[str, Any], list[float]] = {}
+        self._sums: dict[tuple[str, Any], dict[int, float]] = {}
         self._params: dict[str, Mapping[str, Any]] = {}
         self._n_splits = 1
+        self._counted: set[TaskKey] = set()  # in the bar's total
+        self._advanced: set[TaskKey] = set()  # done, in the bar
         self._progress: Progress | None = None
         self._task_id: Any = None
 
@@ -94,11 +96,22 @@ class SearchProgress:
             self._index.setdefault(c.key, i)
         self._n_candidates = len(batch)
         if self.verbose > 0:
+            kind = self.resource
+            sizes = {len(work_tasks(*p.key, n_splits, kind)) for p in proposals}
+            k = sizes.pop() if len(sizes) == 1 else n_splits  # a race: its folds
             print(
-                f"Fitting {n_splits} folds for each of {len(batch)} candidates,"
-                f" totalling {len(batch) * n_splits} fits"
+                f"Fitting {k} folds for each of {len(batch)} candidates,"
+                f" totalling {len(batch) * k} fits"
             )
-        total = len({p.key for p in proposals}) * n_splits
+        # Each (candidate, resource, split) counts once: a race on folds
+        # shares a candidate's folds between its rungs.
+        tasks = {
+            task
+            for work in {p.key for p in proposals}
+            for task in work_tasks(*work, n_splits, self.resource)
+        }
+        total = len(tasks - self._counted)
+        self._counted |= tasks
         if not self.show_bar:
             return
         rung = self.rung_text(proposals[0]) if proposals else None
@@ -134,15 +147,16 @@ class SearchProgress:
         """One fold result arrived."""
         if self.metric is not None and result.status == "ok":
             work = (result.candidate_key, result.resource)
-            scores = self._sums.setdefault(work, [])
-            scores.append(result.test_scores.get(self.metric, float("nan")))
-            if len(scores) == self._n_splits:
-                mean = sum(scores) / len(scores)
+            scores = self._sums.setdefault(work, {})  # a race on folds tells
+            scores[result.split] = result.test_scores.get(self.metric, float("nan"))
+            if len(scores) == self._n_splits:  # the best of complete candidates
+                mean = sum(scores.values()) / len(scores)
                 if mean == mean and (self.best is None or mean > self.best):
                     self.best = mean
         if self.verbose > 1:
             self._print_line(result)
-        if self._progress is not None:
+        if self._progress is not None and result.key not in self._advanced:
+            self._advanced.add(result.key)
             best = "" if self.best is None else f"best {self.metric}={self.best:.4g}"
             self._progress.update(self._task_id, advance=1, best=best)
             self._draw()

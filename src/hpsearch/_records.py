@@ -9,6 +9,12 @@ gives a :class:`FoldResult`. Everywhere (loop, planner, prefix cache,
 progress, records, storage) a piece of work is keyed by
 ``(candidate key, resource, split)``: the :data:`TaskKey`.
 
+In a race on cross-validation folds (``HyperbandSearchCV(resource="folds")``)
+a proposal's resource is a number of folds ``k``: it is evaluated on the
+first ``k`` splits, as tasks without a resource, so that a candidate's folds
+are shared by its rungs (promoted from 1 to 3 folds, it fits 2 more):
+:func:`work_tasks` says which task keys a (candidate, resource) needs.
+
 Records hold plain data (numbers, strings, dicts, index arrays) so that
 storages write them as JSON, never as pickles.
 """
@@ -26,6 +32,21 @@ Status = Literal["ok", "failed"]
 Resource = int | float | None
 TaskKey = tuple[str, Resource, int]
 Split = tuple[np.ndarray, np.ndarray]
+# The resource kind of a race on cross-validation folds.
+FOLDS = "folds"
+
+
+def work_tasks(
+    key: str, resource: Resource, n_splits: int, kind: str | None
+) -> list[TaskKey]:
+    """The task keys that (``key``, ``resource``) is evaluated on.
+
+    One per split at ``resource``; for ``kind="folds"`` the first
+    ``resource`` splits, without a resource (shared by every rung).
+    """
+    if kind == FOLDS:
+        return [(key, None, split) for split in range(int(resource or n_splits))]
+    return [(key, resource, split) for split in range(n_splits)]
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from numpy.ma import MaskedArray
 from scipy.stats import rankdata
 from sklearn.exceptions import FitFailedWarning
 
-from hpsearch._records import FoldResult
+from hpsearch._records import FOLDS, FoldResult
 from hpsearch.strategies import Trial
 
 
@@ -100,7 +100,7 @@ def fill_failed(trials: Sequence[Trial], error_score: Any) -> list[Trial]:
 def trial_params(trial: Trial, resource: str | None) -> dict[str, Any]:
     """A row's parameters: the candidate's, and its budget parameter if any."""
     params = dict(trial.candidate.params)
-    if resource not in (None, "n_samples") and trial.resource is not None:
+    if resource not in (None, "n_samples", FOLDS) and trial.resource is not None:
         params[resource] = trial.resource  # as scikit-learn's halving shows it
     return params
 
@@ -114,10 +114,17 @@ def to_cv_results(
 
     With a ``resource`` (successive halving), the first columns are ``iter``
     (the round) and ``n_resources``, as in scikit-learn's halving classes.
+    A trial may have run some of the splits only (a race on folds): its
+    other ``split<i>_`` values are NaN, and its mean and std are over the
+    splits it ran.
     """
     n_candidates = len(trials)
-    n_splits = len(trials[0].folds)
     folds = [f for t in trials for f in t.folds]
+    n_splits = 1 + max(f.split for f in folds)
+    rows = np.asarray([i for i, t in enumerate(trials) for _ in t.folds], dtype=int)
+    cols = np.asarray([f.split for f in folds], dtype=int)
+    ran = np.zeros((n_candidates, n_splits), dtype=bool)
+    ran[rows, cols] = True
     results: dict[str, Any] = {}
     if resource is not None:
         results["iter"] = np.asarray([t.round for t in trials])
@@ -126,11 +133,20 @@ def to_cv_results(
     def store(
         name: str, values: list[float], splits: bool = False, rank: bool = False
     ) -> None:
-        array = np.array(values, dtype=np.float64).reshape(n_candidates, n_splits)
+        if ran.all():
+            array = np.array(values, dtype=np.float64).reshape(n_candidates, n_splits)
+            means = array.mean(axis=1)
+            stds = np.sqrt(((array - means[:, None]) ** 2).mean(axis=1))
+        else:  # each row over the splits it ran
+            array = np.full((n_candidates, n_splits), np.nan)
+            array[rows, cols] = values
+            count = ran.sum(axis=1)
+            means = np.where(ran, array, 0.0).sum(axis=1) / count
+            squares = np.where(ran, (array - means[:, None]) ** 2, 0.0)
+            stds = np.sqrt(squares.sum(axis=1) / count)
         if splits:
             for i in range(n_splits):
                 results[f"split{i}_{name}"] = array[:, i]
-        means = array.mean(axis=1)
         results[f"mean_{name}"] = means
         if name.startswith(("train_", "test_")) and not np.isfinite(means).all():
             warnings.warn(
@@ -139,7 +155,7 @@ def to_cv_results(
                 UserWarning,
                 stacklevel=4,
             )
-        results[f"std_{name}"] = np.sqrt(((array - means[:, None]) ** 2).mean(axis=1))
+        results[f"std_{name}"] = stds
         if rank:
             results[f"rank_{name}"] = rank_scores(means)
 

@@ -27,7 +27,7 @@ from sklearn.model_selection import RandomizedSearchCV as _SkRandomizedSearchCV
 from sklearn.model_selection import check_cv
 from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils import _safe_indexing
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_method_params, _num_samples, indexable
 
 from hpsearch._compat import callback_context, check_input_parameters
@@ -55,6 +55,7 @@ _HPSEARCH_CONSTRAINTS: dict[str, list[Any]] = {
     "retry_failed": ["boolean"],
     "storage_retry": [Interval(Real, 0, None, closed="left")],
     "timeout": [Interval(Real, 0, None, closed="neither"), None],
+    "timeout_running": [StrOptions({"finish", "cancel"})],
     "fit_timeout": [Interval(Real, 0, None, closed="neither"), None],
 }
 
@@ -356,6 +357,7 @@ class _SearchMixin(BaseSearchCV):
             on_result,
             on_start=on_start,
             deadline=deadline,
+            timeout_running=getattr(self, "timeout_running", "finish"),
         )
         try:
             trials = run.run()
@@ -365,7 +367,7 @@ class _SearchMixin(BaseSearchCV):
         search_ctx.call_on_fit_task_end(estimator=self)
         self.timed_out_ = run.timed_out
         if run.timed_out:
-            self._report_timeout(run.n_incomplete, len(trials))
+            self._report_timeout(run.n_incomplete, len(trials), run.n_cancelled)
         if not trials:
             raise ValueError(
                 "No fits were performed. Was the CV iterator empty? "
@@ -373,7 +375,9 @@ class _SearchMixin(BaseSearchCV):
             )
         return trials
 
-    def _report_timeout(self, n_incomplete: int, n_complete: int) -> None:
+    def _report_timeout(
+        self, n_incomplete: int, n_complete: int, n_cancelled: int = 0
+    ) -> None:
         """Say what the time budget left out (or refuse a budget that left
         nothing)."""
         timeout = getattr(self, "timeout", None)
@@ -388,11 +392,17 @@ class _SearchMixin(BaseSearchCV):
                 f"split; got timeout={timeout!r} and no candidate was fully "
                 f"evaluated.{resume}"
             )
+        cancelled = (
+            f" {n_cancelled} fits in flight were cancelled (timeout_running='cancel')."
+            if n_cancelled
+            else ""
+        )
         if n_incomplete:
             warnings.warn(
                 f"timeout={timeout!r} expired: {n_incomplete} of "
                 f"{n_incomplete + n_complete} proposed candidate evaluations "
                 f"were not complete and are left out of cv_results_ and best_*."
+                + cancelled
                 + resume,
                 UserWarning,
                 stacklevel=4,
@@ -537,6 +547,16 @@ error_score, return_train_score
         evaluated by then (``timed_out_`` is True), and a warning says how
         many were not. With a storage, running the search again continues
         with a fresh budget (nothing stored is fitted again).
+    timeout_running : {"finish", "cancel"}, default="finish"
+        What ``timeout`` does to the fits running when it expires. "finish"
+        waits for them (their results are kept, so no work is wasted; the
+        search ends once the units handed to the workers are done). "cancel"
+        stops them and returns at once: loky worker processes are terminated
+        (joblib starts fresh ones when next needed), Dask futures cancelled;
+        a fit running in a thread cannot be stopped, so its result is
+        dropped and it finishes in the background (with ``n_jobs=1`` the fit
+        runs in the caller's thread and finishes first). Cancelled fits are
+        not stored.
     fit_timeout : float or None, default=None
         Seconds one fit (with its scoring) may take. A fit past the limit
         is stopped, its worker process replaced, and the (candidate, split)
@@ -605,6 +625,7 @@ feature_names_in_
         retry_failed: bool = False,
         storage_retry: float = 300.0,
         timeout: float | None = None,
+        timeout_running: str = "finish",
         fit_timeout: float | None = None,
     ) -> None:
         super().__init__(
@@ -626,6 +647,7 @@ feature_names_in_
         self.retry_failed = retry_failed
         self.storage_retry = storage_retry
         self.timeout = timeout
+        self.timeout_running = timeout_running
         self.fit_timeout = fit_timeout
 
     def _check_space(self) -> None:
@@ -651,6 +673,8 @@ pre_dispatch, random_state, error_score, return_train_score
     n_iter : int or None, default=10
         As in scikit-learn; None draws candidates until ``timeout`` expires
         (a list-only space: until its grid is exhausted).
+    progress, storage, study, backend, retry_failed, storage_retry, timeout, \
+timeout_running
     progress, storage, study, backend, retry_failed, storage_retry, timeout, fit_timeout
         As in :class:`GridSearchCV`.
 
@@ -698,6 +722,7 @@ pre_dispatch, random_state, error_score, return_train_score
         retry_failed: bool = False,
         storage_retry: float = 300.0,
         timeout: float | None = None,
+        timeout_running: str = "finish",
         fit_timeout: float | None = None,
     ) -> None:
         super().__init__(
@@ -721,6 +746,7 @@ pre_dispatch, random_state, error_score, return_train_score
         self.retry_failed = retry_failed
         self.storage_retry = storage_retry
         self.timeout = timeout
+        self.timeout_running = timeout_running
         self.fit_timeout = fit_timeout
 
     def _check_space(self) -> None:

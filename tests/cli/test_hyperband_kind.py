@@ -75,3 +75,30 @@ def test_an_option_of_another_kind_is_refused(study_file, hpsearch):
     result = hpsearch("run", "study.toml", "--dry-run")
     assert result.exit_code != 0
     assert 'search.brackets applies to kind = "hyperband" only' in result.output
+
+
+def test_a_race_on_folds_dry_runs_with_the_folds_each_rung_adds(
+    study_file, hpsearch, workdir
+):
+    study_file(
+        HYPERBAND.replace('resource = "n_estimators"', 'resource = "folds"')
+        .replace(
+            "sklearn.ensemble.RandomForestClassifier",
+            "sklearn.tree.DecisionTreeClassifier",
+        )
+        .replace("max_resources = 27\n", "")
+        .replace("folds = 3", "folds = 5")
+    )
+    result = hpsearch("run", "study.toml", "--dry-run")
+    assert result.exit_code == 0, result.output
+    # 9 candidates on 1 fold, the top 3 on 2 more folds, the best on 2 more.
+    assert "rung 1/3   9 candidates x 1 folds: 9 fits" in result.output
+    assert "rung 2/3   3 candidates x 3 folds: 6 fits" in result.output
+    assert "rung 3/3   1 candidates x 5 folds: 2 fits" in result.output
+    result = hpsearch("run", "study.toml", "--n-jobs", "1", "--no-progress")
+    assert result.exit_code == 0, result.output
+    assert "13 candidates x 1 to 5 folds = 17 fits" in result.output
+    study = load_study(f"sqlite:///{workdir / 'hpsearch.db'}", "hb")
+    assert study.status == "finished"
+    assert max(study.cv_results_["n_resources"]) == 5
+    assert study.progress.done == study.progress.total

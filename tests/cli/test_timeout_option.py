@@ -73,6 +73,21 @@ def test_a_bad_timeout_is_refused(study_file, hpsearch, workdir):
     assert not (workdir / "hpsearch.db").exists()
 
 
+def test_timeout_running_is_passed_to_the_search_and_checked(study_file, hpsearch):
+    from hpsearch.cli._schema import Overrides
+    from hpsearch.cli._studyfile import load_study_file
+
+    study_file(GRID)
+    plan = load_study_file(
+        "study.toml", Overrides(timeout=60, timeout_running="cancel"), progress=False
+    )
+    assert plan.search.timeout_running == "cancel"
+    assert plan.search.timeout == 60
+    result = hpsearch("run", "study.toml", "--timeout-running", "kill")
+    assert result.exit_code == 2
+    assert "'kill' is not one of 'finish', 'cancel'." in result.output
+
+
 FIT_TIMEOUT = """
 study = "hangs"
 

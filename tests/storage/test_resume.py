@@ -327,3 +327,55 @@ def test_an_empty_study_name_is_refused_before_anything_is_stored(tmp_path, name
     ):
         search.fit(*load_iris(return_X_y=True))
     assert hpsearch.list_studies(str(db)) == []
+
+
+def test_a_race_on_folds_resumed_mid_rung_refits_no_stored_fold(storage):
+    from sklearn.datasets import load_digits
+
+    from logged_trees import FITS, STOP_AT, Tree
+
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:300].copy(), y[:300]
+    X[:, 0] = np.arange(300) / 1000  # the row's number: each fit logs its rows
+
+    def race(storage=None):
+        return hpsearch.HyperbandSearchCV(
+            Tree(random_state=0),
+            {"max_depth": randint(1, 12), "min_samples_leaf": randint(1, 30)},
+            resource="folds",
+            n_iter=15,
+            cv=KFold(5, shuffle=True, random_state=0),
+            random_state=0,
+            refit=False,
+            n_jobs=1,
+            progress=False,
+            storage=storage,
+            study="race",
+        )
+
+    FITS.clear()
+    whole = race().fit(X, y)
+    n_fits = len(FITS)
+    FITS.clear()
+    STOP_AT[0] = 19  # mid-race: candidates on 1 and 3 folds, one fit running
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            race(storage).fit(X, y)
+    finally:
+        STOP_AT[0] = 0
+    interrupted = load_study(storage, "race")
+    assert interrupted.status == "interrupted"
+    assert {1, 3} <= set(interrupted.cv_results_["n_resources"])
+    stored = set(FITS[:-1])  # the 19th fit was interrupted as it started
+    FITS.clear()
+    resumed = race(storage).fit(X, y)
+    # A promoted candidate's stored folds are not fitted again.
+    assert not stored & set(FITS)
+    assert len(FITS) == n_fits - len(stored)
+    study = load_study(storage, "race")
+    assert study.status == "finished"
+    for results in (resumed.cv_results_, study.cv_results_):
+        for key in ("params", "iter", "n_resources", "mean_test_score"):
+            assert list(results[key]) == list(whole.cv_results_[key]), key
+    assert study.best_params_ == whole.best_params_
+    assert study.progress.done == study.progress.total == n_fits

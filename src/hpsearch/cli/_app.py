@@ -26,6 +26,7 @@ from sklearn.exceptions import FitFailedWarning
 
 import hpsearch
 from hpsearch._errors import HpsearchError, StudyMismatchError
+from hpsearch._records import FOLDS
 from hpsearch.cli import _columns as columns
 from hpsearch.cli import _output as out
 from hpsearch.cli._failures import FailureReport, failure_report
@@ -162,7 +163,16 @@ class Duration(click.ParamType):
     type=Duration(),
     default=None,
     help="Time budget: 90, 90s, 10m, 2h or 1h30m. When it expires no new "
-    "work starts and running fits finish; running again continues.",
+    "work starts and running fits finish (see --timeout-running); running "
+    "again continues.",
+)
+@click.option(
+    "--timeout-running",
+    type=click.Choice(["finish", "cancel"]),
+    default=None,
+    help="What --timeout does to running fits: finish them (the default) or "
+    "cancel them (worker processes are terminated; a thread's fit is "
+    "abandoned).",
 )
 @click.option(
     "--fit-timeout",
@@ -195,6 +205,7 @@ def run(
     n_iter: int | None,
     retry_failed: bool,
     timeout: float | None,
+    timeout_running: str | None,
     fit_timeout: float | None,
     n_top: int,
     progress: bool,
@@ -209,7 +220,15 @@ def run(
     the failed fits again once their cause is fixed.
     """
     overrides = Overrides(
-        storage, study, n_jobs, backend, n_iter, retry_failed, timeout, fit_timeout
+        storage,
+        study,
+        n_jobs,
+        backend,
+        n_iter,
+        retry_failed,
+        timeout,
+        timeout_running,
+        fit_timeout,
     )
     default = os.environ.get("HPSEARCH_STORAGE") or DEFAULT_STORAGE
     plan = load_study_file(study_file, overrides, progress=progress, storage=default)
@@ -218,9 +237,12 @@ def run(
         return
     info = out.console(stderr=as_json)
     where = out.storage_text(plan.storage)
+    folds = f"{plan.n_splits} folds"
+    if getattr(plan.search, "resource", None) == FOLDS and plan.rungs:
+        folds = f"{plan.rungs[0].resource} to {folds}"  # a race on folds
     info.print(
         f"Study [bold]{plan.name}[/] in {where}: {plan.n_candidates} candidates"
-        f" x {plan.n_splits} folds = {plan.n_fits} fits"
+        f" x {folds} = {plan.n_fits} fits"
     )
     info.print(
         f"Data: {len(plan.data.X)} samples, {plan.data.X.shape[1]} features: "
@@ -323,6 +345,7 @@ def _resume_command(plan: StudyPlan, overrides: Overrides, retry: bool = False) 
         ("--backend", overrides.backend),
         ("--n-iter", overrides.n_iter),
         ("--timeout", overrides.timeout),
+        ("--timeout-running", overrides.timeout_running),
         ("--fit-timeout", overrides.fit_timeout),
     ]:
         if value is not None:
@@ -365,9 +388,9 @@ def _print_plan(plan: StudyPlan, as_json: bool) -> None:
                 "round": r.round,
                 "n_candidates": r.n_candidates,
                 "resource": r.resource,
-                "n_fits": (r.n_candidates - r.n_repeated) * plan.n_splits,
+                "n_fits": plan.rung_fits(i),
             }
-            for r in plan.rungs
+            for i, r in enumerate(plan.rungs)
         ],
     }
     if as_json:
@@ -400,8 +423,8 @@ def _print_plan(plan: StudyPlan, as_json: bool) -> None:
     resource = getattr(search, "resource", None)
     if resource is not None:
         unit = "samples" if resource == "n_samples" else resource
-        for r in plan.rungs:
-            fits = (r.n_candidates - r.n_repeated) * plan.n_splits
+        for i, r in enumerate(plan.rungs):
+            fits = plan.rung_fits(i)
             con.print(
                 f"  rung {r.round + 1}/{len(plan.rungs)}   {r.n_candidates} candidates"
                 f" x {r.resource} {unit}: {fits} fits"

@@ -231,7 +231,8 @@ SEARCH_FIELDS: dict[str, Field] = {
     ),
     "resource": Field(
         "string",
-        'Halving: "n_samples" (default) or an estimator parameter (n_estimators).',
+        'Halving: "n_samples" (default) or an estimator parameter (n_estimators); '
+        'hyperband also "folds" (a race on the cv folds).',
         nonempty=True,
     ),
     "max_resources": Field(
@@ -329,6 +330,7 @@ class Overrides:
     n_iter: int | None = None
     retry_failed: bool = False
     timeout: float | None = None
+    timeout_running: str | None = None
     fit_timeout: float | None = None
 
 

@@ -33,7 +33,7 @@ from sklearn.model_selection import (
 from sklearn.pipeline import Pipeline
 
 from hpsearch._errors import SpaceError
-from hpsearch._records import Candidate
+from hpsearch._records import FOLDS, Candidate
 from hpsearch.cli._columns import Column, check_candidates, profile
 from hpsearch.cli._data import Dataset, load_data
 from hpsearch.cli._estimators import (
@@ -87,7 +87,17 @@ class StudyPlan:
     @property
     def n_fits(self) -> int:
         """Fits the search runs (repeated candidates once), before any resume."""
-        return self.n_candidates * self.n_splits
+        return sum(self.rung_fits(i) for i in range(len(self.rungs)))
+
+    def rung_fits(self, i: int) -> int:
+        """Fits of rung ``i``: every split, or in a race on folds the folds
+        its candidates add to those of the rung below."""
+        rung = self.rungs[i]
+        n = rung.n_candidates - rung.n_repeated
+        if getattr(self.search, "resource", None) != FOLDS:
+            return n * self.n_splits
+        below = int(self.rungs[i - 1].resource or 0) if i else 0
+        return n * (int(rung.resource or self.n_splits) - below)
 
     def fit(self) -> Any:
         """Run the search: the Python API's ``fit``, nothing more."""
@@ -391,8 +401,14 @@ def _search_options(
     options["n_jobs"] = search.get("n_jobs")
     options["backend"] = search.get("backend")
     for key, value in dataclasses.asdict(overrides).items():
-        overridden = ("n_jobs", "backend", "n_iter", "timeout", "fit_timeout")
-        if key in overridden and value is not None:
+        if value is not None and key in (
+            "n_jobs",
+            "backend",
+            "n_iter",
+            "timeout",
+            "timeout_running",
+            "fit_timeout",
+        ):
             options[key] = value
     if overrides.retry_failed:
         options["retry_failed"] = True

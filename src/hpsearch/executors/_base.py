@@ -85,6 +85,18 @@ class Executor(Protocol):
         """Yield ``fn(shared, item)`` for every item, in order of completion."""
         ...
 
+    def stop_running(self) -> None:
+        """Stop the units in flight now; the open ``map_unordered`` ends.
+
+        Thread-safe: called from a timer thread (``timeout_running="cancel"``)
+        while the caller waits in ``map_unordered``, whose iterator then
+        stops without the results of the units in flight (and yields nothing
+        more). What can be stopped is (loky's worker processes are
+        terminated, Dask's futures cancelled); a unit running in a thread
+        finishes unseen, its result dropped.
+        """
+        ...
+
     def close(self) -> None:
         """Release the workers."""
         ...

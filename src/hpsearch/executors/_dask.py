@@ -154,6 +154,7 @@ class DaskExecutor:
         self._shared: Any = None  # what was scattered, and its future
         self._data: Any = None
         self._closed = False
+        self._stopping = False
         self._rescatters = 0
         # Worker deaths, learnt from the scheduler's events (on the client's
         # event loop): the units' keys -> the dead worker's address; the
@@ -201,7 +202,7 @@ class DaskExecutor:
             for future, result in done:
                 with self._lock:
                     unit = self._running.pop(future, None)
-                if self._closed:
+                if self._closed or self._stopping:
                     return
                 out = None
                 if unit is not None:
@@ -435,14 +436,16 @@ class DaskExecutor:
         submitted, and each of their tasks runs alone once the others are
         done: a death then names its culprit.
         """
+        if self._closed or self._stopping:
+            return
         if self._suspects:
-            if not self._running and not self._closed:
+            if not self._running:
                 self._wait_until_idle()
                 self._follow_workers()  # the worker it will run on, too
                 suspect = self._suspects.popleft()
                 self._submit(fn, suspect.item, done, suspect)
             return
-        while len(self._running) < limit and not self._closed:
+        while len(self._running) < limit:
             item = next(pending, _END)
             if item is _END or item is WAIT:
                 return
@@ -463,6 +466,8 @@ class DaskExecutor:
         with self._lock:
             self._running[future] = unit
         done.add(future)
+        if self._stopping:  # stop_running copied the futures before this one
+            self._cancel([future])
 
     def _failure(self, future: Any, result: Any, item: Any) -> BaseException:
         """The exception to raise for a unit that did not finish."""
@@ -506,6 +511,15 @@ class DaskExecutor:
         if futures and self.client.status == "running":
             with suppress(Exception):
                 self.client.cancel(futures)
+
+    def stop_running(self) -> None:
+        """Cancel the units in flight (see the protocol): queued ones never
+        start; one running on a worker finishes there unseen (Dask cannot
+        stop a running task) and its result is dropped."""
+        self._stopping = True
+        with self._lock:
+            futures = list(self._running)
+        self._cancel(futures)
 
     def close(self) -> None:
         """Cancel what is running; close the client if it was opened here."""

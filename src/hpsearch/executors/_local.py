@@ -26,7 +26,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures import FIRST_COMPLETED, Future, InvalidStateError, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -66,6 +66,7 @@ class SerialExecutor:
 
     n_workers = 1
     threads_per_unit: int | None = None  # the whole machine is this process's
+    _stopping = False
 
     @property
     def lanes(self) -> dict[str, int]:
@@ -77,8 +78,15 @@ class SerialExecutor:
     ) -> Iterator[R]:
         """Yield ``fn(shared, item)`` for each item, in order."""
         for item in items:
+            if self._stopping:
+                return
             if item is not WAIT:  # nothing runs meanwhile: just ask again
                 yield fn(shared, item)
+
+    def stop_running(self) -> None:
+        """Take no more items; the unit running now (in the caller's own
+        thread) cannot be stopped, and its result is still yielded."""
+        self._stopping = True
 
     def close(self) -> None:
         """Nothing to release."""
@@ -116,6 +124,9 @@ class LocalExecutor:
         self._probed_tasks = 0
         self.efficiency: float | None = None  # measured share of time on the CPU
         self._abort: Callable[[], None] | None = None
+        # Set by stop_running (another thread): wakes the wait for results.
+        self._stopping = False
+        self._wake: Future[None] = Future()
 
     @property
     def lanes(self) -> dict[str, int]:
@@ -162,7 +173,7 @@ class LocalExecutor:
             limits.enter_context(torch_threads(n))
         try:
             exhausted = False
-            while True:
+            while not self._stopping:
                 waiting = False  # until a result is yielded
                 processes = self._processes
                 if suspects and processes is not None and processes.busy == 0:
@@ -192,9 +203,11 @@ class LocalExecutor:
                         future = lane.submit(fn, sent[id(lane)], item)
                         pending[future] = _Sent(lane, _n_tasks(item), item, None)
                         lane.busy += 1
-                if not pending:
+                if not pending or self._stopping:
                     break
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                done, _ = wait([*pending, self._wake], return_when=FIRST_COMPLETED)
+                if self._stopping:
+                    break  # the finally stops what runs: stop_running
                 for future in done:
                     unit = pending.pop(future)
                     lane = unit.lane
@@ -238,7 +251,7 @@ class LocalExecutor:
                             left += sum(s.tasks for s in pending.values())
                         self._observe(cpu, wall, unit.tasks, left)
                     yield result
-            finished = True
+            finished = not self._stopping
         finally:
             if not finished:
                 abort()
@@ -289,6 +302,16 @@ class LocalExecutor:
             assert self._threads is not None
             self._threads.resize(1)  # this process works on while workers start
             self._processes = _ProcessLane(self.n_workers - 1, self.threads_per_unit)
+
+    def stop_running(self) -> None:
+        """Stop the units in flight (see the protocol): the waiting
+        ``map_unordered`` wakes, cancels what is queued, terminates the loky
+        workers (:meth:`_ProcessLane.kill`; joblib's next call starts fresh
+        ones) and returns. A unit running in a thread cannot be stopped: it
+        finishes unseen and its result is dropped."""
+        self._stopping = True
+        with contextlib.suppress(InvalidStateError):  # stopped twice
+            self._wake.set_result(None)
 
     def close(self) -> None:
         """Abort what is still running (threads finish their unit unseen)."""
@@ -473,6 +496,8 @@ class _ProcessLane:
         return self._executor.submit(_process_unit, fn, token, path, shared, item)
 
     def kill(self) -> None:
+        """Terminate the workers now, their units lost (Ctrl-C, a raise,
+        ``stop_running``); the pool is not used again."""
         self._executor.shutdown(wait=False, kill_workers=True)
 
     def renew(self) -> None:

@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextvars import ContextVar
 from typing import Any
@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from hpsearch._errors import NotStorableError, StorageError, StudyMismatchError
-from hpsearch._records import FoldResult, Proposal, Resource, TaskKey
+from hpsearch._records import FoldResult, Proposal, Resource, TaskKey, work_tasks
 from hpsearch.storage._base import (
     RunRecord,
     Storage,
@@ -293,15 +293,14 @@ class StudyRecorder:
         self._raise_failure()
         unique = {p.candidate.key: p.candidate for p in proposals}
         if self._starts == 0 and self._known:  # a rerun: say so, once
-            work = {p.key for p in proposals}
-            n_splits = self._n_splits
-            kept = sum((*w, s) in self._known for w in work for s in range(n_splits))
+            tasks = self._tasks({p.key for p in proposals})
+            kept = sum(task in self._known for task in tasks)
             if kept:
                 logger.info(
                     "resuming study %r: %d of %d fits already stored",
                     self.name,
                     kept,
-                    len(work) * n_splits,
+                    len(tasks),
                 )
         stored = [
             StoredCandidate(c.key, dumps(encode_value(dict(c.params))))
@@ -330,15 +329,15 @@ class StudyRecorder:
         ):
             self._raise_failure()
 
+    def _tasks(self, works: Iterable[tuple[str, Resource]]) -> set[TaskKey]:
+        """The task keys of these (candidate key, resource) works."""
+        kind = self.spec.resource
+        return {t for w in works for t in work_tasks(*w, self._n_splits, kind)}
+
     def _finish_run(self) -> None:
-        missing = [
-            (k, r, s)
-            for k, r in self._planned
-            for s in range(self._n_splits)
-            if (k, r, s) not in self._done
-        ]
+        planned = self._tasks(self._planned)
+        missing = planned - self._done
         state = "interrupted" if missing or not self._planned else "finished"
-        planned = [(k, r, s) for k, r in self._planned for s in range(self._n_splits)]
         n_failed = sum(1 for task in planned if task in self._failed)
         if state == "finished" and mostly_failed(n_failed, len(planned)):
             state = "failed"
@@ -417,8 +416,9 @@ class StudyRecorder:
         )
 
     def _resume_hint(self, what: str) -> str:
-        total = len(self._planned) * self._n_splits
-        done = sum(1 for k, r, _ in set(self._done) if (k, r) in self._planned)
+        planned = self._tasks(self._planned)
+        total = len(planned)
+        done = len(planned & self._done)
         storage = self.storage.url
         return (
             f"{what}. {done} of {total} fits "

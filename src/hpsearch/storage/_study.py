@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from hpsearch._errors import StorageError, StudyNotFoundError
-from hpsearch._records import Candidate
+from hpsearch._records import Candidate, work_tasks
 from hpsearch._results import Summary, summarize, to_frame
 from hpsearch.storage._base import (
     RunRecord,
@@ -144,16 +144,16 @@ class Study:
         times += [t for r in data.runs for t in (r.started_at, r.ended_at) if t]
         self.updated_at = _datetime(max(times))
         n_splits = int(self.spec.cv["n_splits"])
-        planned = {(key, resource) for key, resource, _ in data.plan}
-        mine = [
-            r
-            for r in data.results
-            if (r.candidate_key, r.resource) in planned and r.split < n_splits
-        ]
+        planned = {
+            task
+            for key, resource, _ in data.plan
+            for task in work_tasks(key, resource, n_splits, self.spec.resource)
+        }
+        mine = [r for r in data.results if r.key in planned]
         running = sum(1 for r in data.runs if r.state == "running" and _alive(r))
         self.progress = Progress(
             done=len(mine),
-            total=len(planned) * n_splits,
+            total=len(planned),
             failed=sum(1 for r in mine if r.status == "failed"),
             running=running,
         )
@@ -179,7 +179,8 @@ class Study:
         by_task = {r.key: r for r in self._data.results}
         trials = []
         for key, resource, round_ in self._data.plan:
-            folds = [by_task.get((key, resource, s)) for s in range(n_splits)]
+            tasks = work_tasks(key, resource, n_splits, self.spec.resource)
+            folds = [by_task.get(task) for task in tasks]
             if all(f is not None for f in folds):
                 params = decode_value(json.loads(self._data.candidates[key]))
                 candidate = Candidate(params, key)

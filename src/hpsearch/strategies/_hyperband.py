@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 from sklearn.model_selection import ParameterSampler
 
-from hpsearch._records import Candidate, Proposal, Split
+from hpsearch._records import FOLDS, Candidate, Proposal, Split
 from hpsearch._space import make_candidates
 from hpsearch.strategies._base import History, Rung, Trial
 from hpsearch.strategies._halving import subsample
@@ -52,6 +52,22 @@ def rung_resources(min_resources: int, max_resources: int, factor: float) -> lis
     return sorted(set(values))
 
 
+def fold_rungs(min_folds: int, n_splits: int, factor: float) -> list[int]:
+    """The folds of each rung of a race on folds: ``min_folds`` times
+    ``factor`` to the k, while below ``n_splits``, then ``n_splits`` (1, 3, 5
+    of 5 folds for factor 3; 1, 2, 4, 5 for factor 2; 1, 3, 9, 10 of 10).
+
+    Built up from the smallest rung, unlike :func:`rung_resources`: with a
+    handful of folds, rounding down from the top would leave one rung (1
+    fold, then all 5)."""
+    values = []
+    folds = float(min_folds)
+    while ceil(folds) < n_splits:
+        values.append(ceil(folds))
+        folds *= factor
+    return sorted({*values, n_splits})
+
+
 class HyperbandStrategy:
     """ASHA over ``brackets`` Hyperband brackets.
 
@@ -60,8 +76,10 @@ class HyperbandStrategy:
     without end, for a search with a timeout); a candidate drawn twice is
     evaluated once. ``resource`` is
     "n_samples" (each rung subsamples ``base_splits`` as successive halving
-    does) or an estimator parameter. ``metric`` and ``error_score`` rank a
-    rung's results.
+    does), an estimator parameter, or "folds" (a race on cross-validation
+    folds: rung ``k`` evaluates the first ``resources_[k]`` splits, so every
+    result of a rung is scored on the same folds). ``metric`` and
+    ``error_score`` rank a rung's results.
     """
 
     def __init__(
@@ -88,7 +106,8 @@ class HyperbandStrategy:
         self.n_iter = n_iter
         self.error_score = np.nan if error_score == "raise" else error_score
         self.metric = metric
-        self.resources_ = rung_resources(min_resources, max_resources, factor)
+        rungs = fold_rungs if resource == FOLDS else rung_resources
+        self.resources_ = rungs(min_resources, max_resources, factor)
         n_rungs = len(self.resources_)
         self.n_brackets_ = n_rungs if brackets is None else min(brackets, n_rungs)
         # Hyperband's share of candidates for each bracket: bracket b has
