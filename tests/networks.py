@@ -213,3 +213,28 @@ def small_net(**params):
 
 def network_grid() -> dict:
     return {"module__hidden": [4, 6, 8, 10, 12, 16]}
+
+
+class EpochLog(Callback):
+    """Appends ``epoch`` per epoch trained and ``end <history length>`` per
+    fit to ``log``: the epochs a search ran, and how far each net got."""
+
+    def __init__(self, log: str | None = None):
+        self.log = log
+
+    def on_epoch_end(self, net, **kwargs):
+        append_line(self.log, {"epoch": len(net.history)})
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        append_line(self.log, {"end": len(net.history)})
+
+
+def keras_epoch_log(log: str):
+    """A Keras callback that appends one line per epoch trained to ``log``."""
+    import keras
+
+    class _EpochLog(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            append_line(log, {"epoch": epoch})
+
+    return _EpochLog()

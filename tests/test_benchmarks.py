@@ -41,3 +41,24 @@ def test_the_suite_prints_its_table_in_quick_mode():
     impls = [line.split("|")[3].strip() for line in lines]
     assert impls[:3] == ["sklearn", "hpsearch", "sklearn-memory"]
     assert all(line.split("|")[9].strip() == "yes" for line in lines[:3])
+
+
+@pytest.mark.slow
+def test_the_continuation_benchmark_prints_its_table_in_quick_mode():
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / "continuation.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=240,
+    )
+    assert proc.returncode == 0, proc.stderr
+    rows = [line.split("|") for line in proc.stdout.splitlines()]
+    trained = {
+        r[2].strip(): int(r[7].split()[0])
+        for r in rows
+        if len(r) > 8 and r[1].strip() == "boosting"
+    }
+    # The searches that continue train fewer trees than those from scratch.
+    assert trained["hpsearch, continue_training"] < trained["hpsearch, from scratch"]
+    assert trained["hpsearch, from scratch"] == trained["sklearn HalvingRandomSearchCV"]

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from sklearn.datasets import load_iris
+from sklearn.ensemble import GradientBoostingClassifier
 from sklearn.exceptions import FitFailedWarning
 from sklearn.model_selection import GridSearchCV as SkGridSearchCV
 
@@ -761,3 +762,31 @@ def test_units_on_dask_keep_the_workers_own_thread_limits(client):
         ThreadReporter(), {"c": [1, 2]}, cv=2, backend=client, progress=False
     ).fit(*load_iris(return_X_y=True))
     assert set(search.cv_results_["mean_test_score"]) == {1.0}
+
+
+def test_halving_continues_promoted_fits_on_dask_as_locally(client):
+    from scipy.stats import randint
+
+    from hpsearch import HalvingRandomSearchCV
+
+    options = dict(
+        n_candidates=6,
+        factor=3,
+        resource="n_estimators",
+        min_resources=2,
+        max_resources=6,
+        cv=3,
+        random_state=0,
+        continue_training=True,
+        progress=False,
+    )
+    space = {"max_depth": randint(1, 4)}
+    estimator = GradientBoostingClassifier(random_state=0)
+    on_dask = HalvingRandomSearchCV(estimator, space, backend=client, **options)
+    locally = HalvingRandomSearchCV(estimator, space, n_jobs=1, **options)
+    on_dask.fit(X, y)
+    locally.fit(X, y)
+    # The fitted estimators went to the workers with the promoted tasks and
+    # came back: the same rows say they continued, with the same scores.
+    _same(on_dask.cv_results_, locally.cv_results_)
+    assert list(on_dask.cv_results_["continued_from"][-2:]) == [2, 2]

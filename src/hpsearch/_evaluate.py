@@ -8,6 +8,7 @@ metric is named ``"score"``, the name scikit-learn's ``cv_results_`` uses.
 
 from __future__ import annotations
 
+import dataclasses
 import numbers
 import time
 import warnings
@@ -23,6 +24,12 @@ from sklearn.base import clone
 from sklearn.utils.metaestimators import _safe_split
 from sklearn.utils.validation import _check_method_params, _num_samples
 
+from hpsearch._continuation import (
+    Continuation,
+    after_fit,
+    continued_estimator,
+    continued_from,
+)
 from hpsearch._early_stopping import fold_columns
 from hpsearch._records import FoldResult, Split, Task
 
@@ -53,6 +60,9 @@ class EvalContext:
     # What a task's resource is: "n_samples" (its indices are subsampled),
     # the name of the estimator parameter it sets, or None (no resource).
     resource: str | None = None
+    # How a fit goes on from a smaller resource (continue_training); None:
+    # every fit starts from scratch and no fitted estimator is sent back.
+    continuation: Continuation | None = None
     # Seconds a task (fit and score) may take before it is stopped and
     # recorded as failed; None: no limit. Only for fits in worker processes.
     fit_timeout: float | None = None
@@ -81,7 +91,10 @@ def fit_and_score(ctx: EvalContext, task: Task) -> FoldResult:
     """Fit a clone of the estimator with the task's parameters; score it."""
     train, test = task_indices(ctx, task)
     fit_params = _check_method_params(ctx.X, params=dict(ctx.fit_params), indices=train)
-    estimator = make_estimator(ctx, task)
+    if ctx.continuation is not None and task.warm is not None:
+        estimator = continued_estimator(ctx.continuation, task)
+    else:
+        estimator = make_estimator(ctx, task)
     X_train, y_train = _safe_split(estimator, ctx.X, ctx.y, train)
     X_test, y_test = _safe_split(estimator, ctx.X, ctx.y, test, train)
     started_at = time.time()
@@ -97,15 +110,23 @@ def fit_and_score(ctx: EvalContext, task: Task) -> FoldResult:
         return failed_result(
             ctx, task, format_exc(), time.perf_counter() - start, started_at
         )
-    return scored_result(
+    fit_time = time.perf_counter() - start
+    if ctx.continuation is not None:
+        after_fit(ctx.continuation, estimator, task)
+    result = scored_result(
         ctx,
         task,
         estimator,
         (X_train, y_train),
         (X_test, y_test),
-        fit_time=time.perf_counter() - start,
+        fit_time=fit_time,
         started_at=started_at,
     )
+    if ctx.continuation is None:
+        return result
+    # Sent back for the candidate's next rung; the loop takes it out.
+    extra = {**result.extra, "continued_from": continued_from(task)}
+    return dataclasses.replace(result, fitted=estimator, extra=extra)
 
 
 def scored_result(

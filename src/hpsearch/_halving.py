@@ -21,8 +21,15 @@ from sklearn.model_selection._search_successive_halving import (
     HalvingRandomSearchCV as _SkHalvingRandomSearchCV,
 )
 
+from hpsearch._continuation import Continuation, resolve
 from hpsearch._errors import SpaceError
-from hpsearch._search import _HPSEARCH_CONSTRAINTS, _Fit, _SearchMixin
+from hpsearch._loop import Promotable
+from hpsearch._search import (
+    _CONTINUE_CONSTRAINT,
+    _HPSEARCH_CONSTRAINTS,
+    _Fit,
+    _SearchMixin,
+)
 from hpsearch._space import check_distributions, check_grid, make_candidates
 from hpsearch.strategies import HalvingStrategy, Strategy
 
@@ -79,6 +86,12 @@ class _HalvingMixin(_SearchMixin):
             verbose=self.verbose,
         )
 
+    def _continuation(self) -> Continuation | None:
+        return resolve(self.estimator, self.resource, self.continue_training)
+
+    def _promotable(self, strategy: Strategy) -> Promotable | None:
+        return strategy.promotable if isinstance(strategy, HalvingStrategy) else None
+
     def _strategy_done(self, strategy: Strategy) -> None:
         super()._strategy_done(strategy)
         assert isinstance(strategy, HalvingStrategy)
@@ -94,11 +107,28 @@ class _HalvingMixin(_SearchMixin):
 
 _EXTRA_DOC = """\
     progress, storage, study, backend, retry_failed, storage_retry, timeout, \
-timeout_running
-    progress, storage, study, backend, retry_failed, storage_retry, timeout, fit_timeout
+timeout_running, fit_timeout
         As in :class:`hpsearch.GridSearchCV`. With a storage, every round's
         results are kept as they arrive (keyed by candidate, resource and
         split), and a rerun resumes mid-round without refitting any of them.
+    continue_training : bool or "auto", default=False
+        When the resource is an estimator parameter, a candidate kept for the
+        next round continues the estimator it fitted on each split in the
+        round before (``warm_start``) instead of fitting a fresh one from
+        scratch: ``n_estimators`` of forests, gradient boosting and bagging,
+        ``max_iter`` of HistGradientBoosting and of scikit-learn estimators
+        with ``warm_start`` (MLP, SGD, ...), skorch's ``max_epochs``,
+        scikeras' ``epochs``. ``cv_results_`` then has a ``continued_from``
+        column (the smaller resource; NaN where the fits started from
+        scratch) and ``fit_time`` is the time of the continuing fit. "auto"
+        continues where it can; True raises before any fit where it cannot.
+        False (the default) fits from scratch as scikit-learn does, so the
+        results equal scikit-learn's. Forests and gradient boosting with an
+        int ``random_state`` give the same models either way; estimators that
+        train more iterations per fit (networks, MLP, SGD) do not. Fitted
+        estimators are held in memory while their candidate may still be kept,
+        never stored: a resumed search fits from scratch what it finds
+        missing. Shared pipeline prefixes are not cached in such a search.
 """
 
 
@@ -155,6 +185,7 @@ n_splits_, refit_time_, multimetric_
     _parameter_constraints: dict = {
         **_SkHalvingGridSearchCV._parameter_constraints,
         **_HPSEARCH_CONSTRAINTS,
+        **_CONTINUE_CONSTRAINT,
     }
 
     def __init__(
@@ -183,6 +214,7 @@ n_splits_, refit_time_, multimetric_
         storage_retry: float = 300.0,
         timeout: float | None = None,
         timeout_running: str = "finish",
+        continue_training: bool | str = False,
         fit_timeout: float | None = None,
     ) -> None:
         super().__init__(
@@ -210,6 +242,7 @@ n_splits_, refit_time_, multimetric_
         self.storage_retry = storage_retry
         self.timeout = timeout
         self.timeout_running = timeout_running
+        self.continue_training = continue_training
         self.fit_timeout = fit_timeout
 
     def _check_space(self) -> None:
@@ -259,6 +292,7 @@ error_score, return_train_score, random_state, n_jobs, verbose
     _parameter_constraints: dict = {
         **_SkHalvingRandomSearchCV._parameter_constraints,
         **_HPSEARCH_CONSTRAINTS,
+        **_CONTINUE_CONSTRAINT,
     }
 
     def __init__(
@@ -288,6 +322,7 @@ error_score, return_train_score, random_state, n_jobs, verbose
         storage_retry: float = 300.0,
         timeout: float | None = None,
         timeout_running: str = "finish",
+        continue_training: bool | str = False,
         fit_timeout: float | None = None,
     ) -> None:
         super().__init__(
@@ -316,6 +351,7 @@ error_score, return_train_score, random_state, n_jobs, verbose
         self.storage_retry = storage_retry
         self.timeout = timeout
         self.timeout_running = timeout_running
+        self.continue_training = continue_training
         self.fit_timeout = fit_timeout
 
     def _check_space(self) -> None:

@@ -19,9 +19,17 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 
+from hpsearch._continuation import Continuation, resolve
 from hpsearch._errors import SpaceError
+from hpsearch._loop import Promotable
 from hpsearch._records import FOLDS
-from hpsearch._search import _HPSEARCH_CONSTRAINTS, _Fit, _SearchMixin, check_n_iter
+from hpsearch._search import (
+    _CONTINUE_CONSTRAINT,
+    _HPSEARCH_CONSTRAINTS,
+    _Fit,
+    _SearchMixin,
+    check_n_iter,
+)
 from hpsearch._space import check_distributions, check_grid
 from hpsearch.strategies import HyperbandStrategy, Strategy
 
@@ -83,13 +91,30 @@ class HyperbandSearchCV(_SearchMixin, BaseSearchCV):
     random_state : int, RandomState or None, default=None
         Draws the candidates (the same as ``RandomizedSearchCV``'s for an int
         and ``n_iter``) and the subsamples.
-    progress, storage, study, backend, timeout, timeout_running
     progress, storage, study, backend, retry_failed, storage_retry, timeout, \
-fit_timeout
+timeout_running, fit_timeout
         As in :class:`hpsearch.GridSearchCV`. With a storage every result is
         kept as it arrives and a rerun resumes mid-rung: the strategy is a
         function of the results and the seed, so it proposes again what it
         proposed (with ``n_jobs=1``, exactly the same search).
+    continue_training : bool or "auto", default=False
+        When the resource is an estimator parameter, a promoted candidate
+        continues the estimator it fitted on each split at its rung
+        (``warm_start``) instead of fitting a fresh one: ``n_estimators`` of
+        forests, gradient boosting and bagging, ``max_iter`` of
+        HistGradientBoosting and of scikit-learn estimators with
+        ``warm_start`` (MLP, SGD, ...), skorch's ``max_epochs``, scikeras'
+        ``epochs``. ``cv_results_`` then has a ``continued_from`` column (the
+        smaller resource; NaN where the fits started from scratch) and
+        ``fit_time`` is the time of the continuing fit. "auto" continues
+        where it can; True raises before any fit where it cannot. False by
+        default, as in the halving searches: a resumed search fits from
+        scratch what it finds missing (estimators are held in memory, never
+        stored), so with continuation the scores of estimators that train
+        more per fit (networks, MLP) depend on whether the search was
+        interrupted. Estimators are kept while their candidate ranks in the
+        top ``ceil(n / factor)`` of its rung; one promoted later fits from
+        scratch. Shared pipeline prefixes are not cached in such a search.
 
     Attributes
     ----------
@@ -147,6 +172,7 @@ fit_timeout
     _parameter_constraints: dict = {
         **BaseSearchCV._parameter_constraints,
         **_HPSEARCH_CONSTRAINTS,
+        **_CONTINUE_CONSTRAINT,
         "param_distributions": [dict, list],
         "scoring": [StrOptions(set(get_scorer_names())), callable, None],
         "resource": [str],
@@ -192,6 +218,7 @@ fit_timeout
         storage_retry: float = 300.0,
         timeout: float | None = None,
         timeout_running: str = "finish",
+        continue_training: bool | str = False,
         fit_timeout: float | None = None,
     ) -> None:
         super().__init__(
@@ -221,10 +248,17 @@ fit_timeout
         self.storage_retry = storage_retry
         self.timeout = timeout
         self.timeout_running = timeout_running
+        self.continue_training = continue_training
         self.fit_timeout = fit_timeout
 
     def _resource(self) -> str | None:
         return self.resource
+
+    def _continuation(self) -> Continuation | None:
+        return resolve(self.estimator, self.resource, self.continue_training)
+
+    def _promotable(self, strategy: Strategy) -> Promotable | None:
+        return strategy.promotable if isinstance(strategy, HyperbandStrategy) else None
 
     def _check_space(self) -> None:
         spaces = check_distributions(self.estimator, self.param_distributions)

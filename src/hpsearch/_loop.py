@@ -18,8 +18,8 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from hpsearch._errors import FitTimeoutError, WorkerCrashError
@@ -32,6 +32,7 @@ from hpsearch._records import (
     Task,
     TaskKey,
     TimedOutTask,
+    Warm,
     work_tasks,
 )
 from hpsearch._worker import evaluate_unit
@@ -126,6 +127,9 @@ class _NoDisplay:
 
 
 Planning = Callable[[Sequence[Task], int], Iterable[Sequence[Task]]]
+# The (candidate key, resource) pairs whose fitted estimators a later, larger
+# resource may continue, given the history (a strategy's ``promotable``).
+Promotable = Callable[[History], Collection[tuple[str, Resource]]]
 
 
 @dataclass
@@ -160,6 +164,10 @@ class SearchRun:
     # What the deadline does to running work: "finish" waits for it,
     # "cancel" stops it (executor.stop_running) and ends the run at once.
     timeout_running: str = "finish"
+    # With continue_training: which fitted estimators may still continue
+    # (the others are dropped); None keeps none. Workers send estimators
+    # back only when ctx.continuation is set.
+    promotable: Promotable | None = None
     trials: list[Trial] = field(default_factory=list)
     # Set by the run: the deadline stopped it, how many proposals it left
     # incomplete (out of cv_results_; their stored folds are kept) and how
@@ -184,6 +192,9 @@ class SearchRun:
         self._tasks_out = 0  # handed to the executor, not back yet
         self._units_out = 0
         self._cancelled = threading.Event()  # the deadline stopped running work
+        # (candidate key, split) -> a fitted estimator a promotion continues.
+        self._kept: dict[tuple[str, int], Warm] = {}
+        self._may_continue: set[tuple[str, Resource]] = set()
 
     def run(self) -> list[Trial]:
         """Run until nothing runs and the strategy proposes nothing.
@@ -299,13 +310,17 @@ class SearchRun:
                     indices = (
                         None if proposal.splits is None else proposal.splits[split]
                     )
-                    tasks.append(Task(proposal.candidate, split, resource, indices))
+                    warm = self._warm(proposal.candidate.key, split, resource)
+                    tasks.append(
+                        Task(proposal.candidate, split, resource, indices, warm)
+                    )
                 waiting.append(proposal.key)
             self._open[proposal.key] = _Open([proposal], missing)
             opened.append(proposal.key)
         for work in opened:
             if not self._open[work].missing:
                 self._complete(work)
+        self._drop_kept()
         if not tasks:
             return []
         assert self.planner is not None
@@ -323,12 +338,13 @@ class SearchRun:
             if isinstance(r, LostTask)
             else self._timed_out(r)
             if isinstance(r, TimedOutTask)
-            else r
+            else self._keep(r)
             for r in received
         ]
         self.recorder.record(results)
         self._units_out -= 1
         observe = getattr(self.planner, "observe", None)
+        n_completed = len(self._completed)
         for result in results:
             self._tasks_out -= 1
             self._known[result.key] = result
@@ -341,6 +357,42 @@ class SearchRun:
                     entry.missing.discard(result.split)
                     if not entry.missing:
                         self._complete(work)
+        if len(self._completed) > n_completed:  # ranks may have changed
+            self._drop_kept()
+
+    # -- continue_training: fitted estimators a promotion goes on from ----
+
+    def _keep(self, result: FoldResult) -> FoldResult:
+        """Keep a result's fitted estimator if a promotion may continue it;
+        the result without it (never recorded with an estimator)."""
+        if result.fitted is None:
+            return result
+        if (result.candidate_key, result.resource) in self._may_continue:
+            assert result.resource is not None
+            self._kept[result.candidate_key, result.split] = Warm(
+                result.resource, result.fitted
+            )
+        return replace(result, fitted=None)
+
+    def _warm(self, key: str, split: int, resource: Resource) -> Warm | None:
+        """The kept estimator a task at ``resource`` continues, taken out."""
+        warm = self._kept.pop((key, split), None)
+        if warm is None or resource is None or warm.resource >= resource:
+            return None
+        return warm
+
+    def _drop_kept(self) -> None:
+        """Forget the estimators of candidates that can no longer be promoted."""
+        if self.promotable is None:
+            return
+        now = History(
+            trials=tuple(self._completed),
+            running=tuple(p for o in self._open.values() for p in o.proposals),
+        )
+        self._may_continue = set(self.promotable(now))
+        for key, warm in list(self._kept.items()):
+            if (key[0], warm.resource) not in self._may_continue:
+                del self._kept[key]
 
     def _lost(self, lost: LostTask) -> FoldResult:
         """A task that killed its worker twice: a failed fit, or the error."""

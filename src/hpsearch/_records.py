@@ -77,17 +77,32 @@ class Proposal:
 
 
 @dataclass(frozen=True)
+class Warm:
+    """An estimator fitted at ``resource`` that a task trains on further.
+
+    Held by the search's loop and carried by a task to its worker; never
+    stored (see :mod:`hpsearch._continuation`).
+    """
+
+    resource: int | float
+    estimator: Any = field(repr=False)
+
+
+@dataclass(frozen=True)
 class Task:
     """Fit one candidate at one resource on the training part of one split.
 
     ``indices`` are the split's (train, test) indices when they are not the
-    search's own (a subsampled round); None: ``ctx.splits[split]``.
+    search's own (a subsampled round); None: ``ctx.splits[split]``. ``warm``:
+    continue this fitted estimator of a smaller resource instead of fitting
+    a fresh clone.
     """
 
     candidate: Candidate
     split: int
     resource: Resource = None
     indices: Split | None = field(default=None, compare=False, repr=False)
+    warm: Warm | None = field(default=None, compare=False, repr=False)
 
     @property
     def key(self) -> TaskKey:
@@ -107,6 +122,9 @@ class FoldResult:
     ``test_scores`` and ``train_scores`` map a metric name to its score (a
     single metric is named ``"score"``, as in scikit-learn's ``cv_results_``);
     a failed fit holds ``error_score`` there and its traceback in ``error``.
+    ``fitted`` is the fitted estimator, sent back by a worker only when the
+    search continues training (:mod:`hpsearch._continuation`); the loop takes
+    it out before the result is recorded, shown or stored.
     """
 
     candidate_key: str
@@ -122,6 +140,7 @@ class FoldResult:
     finished_at: float = 0.0
     extra: Mapping[str, Any] = field(default_factory=dict)
     resource: Resource = None
+    fitted: Any = field(default=None, compare=False, repr=False)
 
     @property
     def key(self) -> TaskKey:

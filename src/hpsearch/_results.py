@@ -113,7 +113,8 @@ def to_cv_results(
     """``cv_results_`` for these trials, their order kept.
 
     With a ``resource`` (successive halving), the first columns are ``iter``
-    (the round) and ``n_resources``, as in scikit-learn's halving classes.
+    (the round) and ``n_resources``, as in scikit-learn's halving classes;
+    with ``continue_training``, ``continued_from`` (see :func:`continued_from`).
     A trial may have run some of the splits only (a race on folds): its
     other ``split<i>_`` values are NaN, and its mean and std are over the
     splits it ran.
@@ -129,6 +130,10 @@ def to_cv_results(
     if resource is not None:
         results["iter"] = np.asarray([t.round for t in trials])
         results["n_resources"] = np.asarray([t.resource for t in trials])
+    if any("continued_from" in f.extra for f in folds):  # continue_training
+        results["continued_from"] = np.asarray(
+            [continued_from(t) for t in trials], dtype=np.float64
+        )
 
     def store(
         name: str, values: list[float], splits: bool = False, rank: bool = False
@@ -178,6 +183,16 @@ def to_cv_results(
     return results
 
 
+def continued_from(trial: Trial) -> float:
+    """The smaller resource a row's fits went on from; NaN: from scratch.
+
+    A row whose folds partly continued (a fold that failed on the smaller
+    resource, a resumed search) gives the resource the others went on from.
+    """
+    values = [f.extra.get("continued_from") for f in trial.folds]
+    return next((float(v) for v in values if v is not None), np.nan)
+
+
 def rank_scores(means: np.ndarray) -> np.ndarray:
     """Rank 1 for the best mean; ties share the lowest rank; NaN ranks last."""
     if np.isnan(means).all():
@@ -214,7 +229,8 @@ def param_columns(params: Sequence[Mapping[str, Any]]) -> dict[str, MaskedArray]
 def to_frame(cv_results: Mapping[str, Any]) -> pd.DataFrame:
     """``results_``: one row per candidate, one column per parameter and metric.
 
-    Columns: ``iter`` and ``n_resources`` for successive halving, the
+    Columns: ``iter``, ``n_resources`` (and ``continued_from``) for successive
+    halving, the
     parameters (without the ``param_`` prefix), then for each
     metric ``mean_test_<m>``, ``std_test_<m>``, ``rank_test_<m>`` (and train
     scores when recorded), then fit and score times and ``status`` ("ok", or
@@ -224,9 +240,10 @@ def to_frame(cv_results: Mapping[str, Any]) -> pd.DataFrame:
     frame = pd.DataFrame.from_records(
         [dict(p) for p in params], index=pd.RangeIndex(len(params), name="candidate")
     )
-    for key in ("iter", "n_resources"):  # successive halving's round and budget
+    # Successive halving's round and budget, and where a fit continued from.
+    for key in ("continued_from", "n_resources", "iter"):
         if key in cv_results:
-            frame.insert(0 if key == "iter" else 1, key, np.asarray(cv_results[key]))
+            frame.insert(0, key, np.asarray(cv_results[key]))
     stats = [k for k in cv_results if k.startswith(("mean_", "std_", "rank_"))]
     metric_cols = sorted(
         (k for k in stats if "_test_" in k or "_train_" in k),

@@ -31,9 +31,10 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_method_params, _num_samples, indexable
 
 from hpsearch._compat import callback_context, check_input_parameters
+from hpsearch._continuation import Continuation
 from hpsearch._early_stopping import set_refit_iterations
 from hpsearch._evaluate import EvalContext, warn_scoring_failures
-from hpsearch._loop import MemoryRecorder, Recorder, SearchRun
+from hpsearch._loop import MemoryRecorder, Promotable, Recorder, SearchRun
 from hpsearch._progress import SearchProgress
 from hpsearch._records import FoldResult, Proposal
 from hpsearch._results import (
@@ -58,6 +59,10 @@ _HPSEARCH_CONSTRAINTS: dict[str, list[Any]] = {
     "timeout_running": [StrOptions({"finish", "cancel"})],
     "fit_timeout": [Interval(Real, 0, None, closed="neither"), None],
 }
+# Halving and Hyperband: continue promoted candidates' fits (_continuation).
+_CONTINUE_CONSTRAINT: dict[str, list[Any]] = {
+    "continue_training": ["boolean", StrOptions({"auto"})],
+}
 
 
 @dataclasses.dataclass
@@ -73,6 +78,7 @@ class _Fit:
     splits: list[Any]
     metadata: Any = None
     root_ctx: Any = None
+    continuation: Continuation | None = None  # continue_training, resolved
 
 
 class _SearchMixin(BaseSearchCV):
@@ -115,6 +121,15 @@ class _SearchMixin(BaseSearchCV):
 
     def _resource(self) -> str | None:
         """What a task's resource is: "n_samples", a parameter, or None."""
+        return None
+
+    def _continuation(self) -> Continuation | None:
+        """How fits continue from a smaller resource (``continue_training``);
+        None: from scratch. Raises ValueError for an impossible request."""
+        return None
+
+    def _promotable(self, strategy: Strategy) -> Promotable | None:
+        """The strategy's ``promotable``, when fits may continue."""
         return None
 
     def _strategy_done(self, strategy: Strategy) -> None:
@@ -192,7 +207,9 @@ class _SearchMixin(BaseSearchCV):
                 "cv.split and cv.get_n_splits return inconsistent results. "
                 f"Expected {self.n_splits_} splits, got {len(splits)}"
             )
-        return _Fit(X, y, params, routed, scorers, refit_metric, splits)
+        fit = _Fit(X, y, params, routed, scorers, refit_metric, splits)
+        fit.continuation = self._continuation()  # continue_training, checked
+        return fit
 
     def plan(self, X: Any, y: Any = None, **params: Any) -> list[Rung]:
         """The rounds this search would run on ``X, y``, without fitting.
@@ -286,6 +303,7 @@ class _SearchMixin(BaseSearchCV):
         except BaseException:
             recorder.close()
             raise
+        promotable = None if fit.continuation is None else self._promotable(strategy)
         ctx = EvalContext(
             estimator=clone(self.estimator),
             X=fit.X,
@@ -298,6 +316,7 @@ class _SearchMixin(BaseSearchCV):
             error_score=self.error_score,
             threads=executor.threads_per_unit,
             resource=self._resource(),
+            continuation=None if promotable is None else fit.continuation,
             fit_timeout=getattr(self, "fit_timeout", None),
         )
         display = SearchProgress(
@@ -358,6 +377,7 @@ class _SearchMixin(BaseSearchCV):
             on_start=on_start,
             deadline=deadline,
             timeout_running=getattr(self, "timeout_running", "finish"),
+            promotable=promotable,
         )
         try:
             trials = run.run()
@@ -674,8 +694,7 @@ pre_dispatch, random_state, error_score, return_train_score
         As in scikit-learn; None draws candidates until ``timeout`` expires
         (a list-only space: until its grid is exhausted).
     progress, storage, study, backend, retry_failed, storage_retry, timeout, \
-timeout_running
-    progress, storage, study, backend, retry_failed, storage_retry, timeout, fit_timeout
+timeout_running, fit_timeout
         As in :class:`GridSearchCV`.
 
     Examples

@@ -8,6 +8,8 @@ some, else one :func:`~hpsearch._evaluate.fit_and_score` per task.
 
 from __future__ import annotations
 
+import dataclasses
+import multiprocessing
 import os
 import queue
 import sys
@@ -17,6 +19,7 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from typing import Any
 
+import cloudpickle
 from sklearn import config_context
 from threadpoolctl import threadpool_limits
 
@@ -108,9 +111,31 @@ def _evaluate(ctx: EvalContext, tasks: Sequence[Task]) -> list[FoldResult]:
                     threadpool_limits(limits=ctx.threads, user_api="openmp")
                 )
         chains = getattr(tasks, "chains", None)  # a planned unit: see _planning
-        if chains is not None and any(chains):
+        # Continuing fits need each task's whole fitted estimator: no prefix.
+        if chains is not None and any(chains) and ctx.continuation is None:
             return evaluate_prefixed(ctx, tasks, chains)
-        return [fit_and_score(ctx, task) for task in tasks]
+        results = [fit_and_score(ctx, task) for task in tasks]
+        if ctx.continuation is not None and multiprocessing.parent_process():
+            # A worker process (loky, Dask): the results go back pickled.
+            results = [sendable(result) for result in results]
+        return results
+
+
+def sendable(result: FoldResult) -> FoldResult:
+    """The result, without its fitted estimator if that cannot be pickled.
+
+    A worker process sends results back pickled. skorch pickles a net's
+    module by class name, which a worker cannot do for a class it received by
+    value (one defined in the caller's ``__main__``): such a candidate's
+    promotions then fit from scratch instead of failing the search.
+    """
+    if result.fitted is None:
+        return result
+    try:
+        cloudpickle.dumps(result.fitted)
+    except Exception:
+        return dataclasses.replace(result, fitted=None)
+    return result
 
 
 class torch_threads:  # noqa: N801 - used as a context manager

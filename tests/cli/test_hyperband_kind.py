@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+
 from hpsearch import load_study
 
 HYPERBAND = """
@@ -102,3 +104,18 @@ def test_a_race_on_folds_dry_runs_with_the_folds_each_rung_adds(
     assert study.status == "finished"
     assert max(study.cv_results_["n_resources"]) == 5
     assert study.progress.done == study.progress.total
+
+
+def test_continue_training_in_a_study_file_continues_promoted_fits(
+    study_file, hpsearch, workdir
+):
+    study_file(HYPERBAND.replace("factor = 3", "factor = 3\ncontinue_training = true"))
+    result = hpsearch("run", "study.toml", "--n-jobs", "1")
+    assert result.exit_code == 0, result.output
+    study = load_study(f"sqlite:///{workdir / 'hpsearch.db'}", "hb")
+    rungs = np.asarray(study.cv_results_["iter"])
+    continued = study.cv_results_["continued_from"]
+    # Rung 0 starts from scratch; every later rung goes on from the one below.
+    assert np.isnan(continued[rungs == 0]).all()
+    below = np.array([1, 3, 9])[rungs[rungs > 0] - 1]
+    np.testing.assert_array_equal(continued[rungs > 0], below)

@@ -90,8 +90,8 @@ def test_unknown_key_suggests_the_known_one(study_file, hpsearch):
         "Did you mean 'n_jobs'? Keys allowed in [search]: kind, space, scoring, "
         "refit, n_jobs, backend, error_score, return_train_score, n_iter, "
         "random_state, factor, resource, max_resources, min_resources, "
-        "aggressive_elimination, n_candidates, brackets, fit_timeout, "
-        "storage_retry.",
+        "aggressive_elimination, n_candidates, brackets, continue_training, "
+        "fit_timeout, storage_retry.",
     )
 
 

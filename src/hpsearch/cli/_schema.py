@@ -47,6 +47,7 @@ HALVING_OPTIONS = (
     "max_resources",
     "min_resources",
     "aggressive_elimination",
+    "continue_training",
 )
 # A new search class (Hyperband, TPE) becomes a study-file kind here.
 KINDS: dict[str, Kind] = {
@@ -81,6 +82,7 @@ KINDS: dict[str, Kind] = {
             "n_iter",
             "brackets",
             "random_state",
+            "continue_training",
         ),
     ),
 }
@@ -257,6 +259,12 @@ SEARCH_FIELDS: dict[str, Field] = {
         "integer",
         "hyperband: how many Hyperband brackets (1: plain ASHA, the default).",
         minimum=1,
+    ),
+    "continue_training": Field(
+        "any",
+        "Halving, hyperband: a promoted candidate continues its smaller rung's "
+        'fit (warm_start) instead of starting again: true, false or "auto".',
+        schema={"anyOf": [{"type": "boolean"}, {"const": "auto"}]},
     ),
     "fit_timeout": Field(
         "number",

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from sklearn.utils import resample
 
-from hpsearch._records import Candidate, Proposal, Split
+from hpsearch._records import Candidate, Proposal, Resource, Split
 from hpsearch.strategies._base import History, Rung, Trial
 
 
@@ -134,6 +134,13 @@ class HalvingStrategy:
         proposals = [Proposal(c, n_resources, itr, splits) for c in candidates]
         self._rounds.append(proposals)
         return proposals
+
+    def promotable(self, history: History) -> set[tuple[str, Resource]]:
+        """(candidate key, resource) of the round started last, unless it is
+        the last round: the fits the next round may continue."""
+        if not self._rounds or len(self._rounds) >= self.n_iterations_:
+            return set()
+        return {p.key for p in self._rounds[-1]}
 
     def _print_schedule(self) -> None:
         print(f"n_iterations: {self.n_iterations_}")

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 from sklearn.model_selection import ParameterSampler
 
-from hpsearch._records import FOLDS, Candidate, Proposal, Split
+from hpsearch._records import FOLDS, Candidate, Proposal, Resource, Split
 from hpsearch._space import make_candidates
 from hpsearch.strategies._base import History, Rung, Trial
 from hpsearch.strategies._halving import subsample
@@ -275,3 +275,40 @@ class HyperbandStrategy:
             for f in trial.folds
         ]
         return float(np.mean(np.asarray(values, dtype=np.float64)))
+
+    def promotable(self, history: History) -> set[tuple[str, Resource]]:
+        """(candidate key, resource) whose fits a promotion may continue.
+
+        A candidate's highest rung below the top, while it runs there or
+        ranks in the top ``ceil(n / factor)`` of that rung's results in its
+        bracket (``n`` counting those still running). One ranked lower may
+        yet be promoted once worse results arrive; it then fits from scratch
+        (keeping every estimator until its rung closes would hold them all).
+        """
+        top: dict[str, int] = {}
+        running: dict[tuple[int, int], int] = {}  # (rung, bracket) -> running
+        for p in history.running:
+            top[p.candidate.key] = max(top.get(p.candidate.key, -1), p.round)
+            b = self._bracket(self._index[p.candidate.key])
+            running[p.round, b] = running.get((p.round, b), 0) + 1
+        done: dict[tuple[int, int], list[tuple[tuple[Any, ...], str]]] = {}
+        for trial in history.trials:
+            key = trial.candidate.key
+            top[key] = max(top.get(key, -1), trial.round)
+            i = self._index[key]
+            score = self._mean(trial)
+            done.setdefault((trial.round, self._bracket(i)), []).append(
+                ((bool(np.isnan(score)), -score, i), key)
+            )
+        kept: set[tuple[str, int]] = set()
+        for (rung, bracket), entries in done.items():
+            n = len(entries) + running.get((rung, bracket), 0)
+            entries.sort(key=lambda e: e[0])
+            kept.update((key, rung) for _, key in entries[: ceil(n / self.factor)])
+        last = len(self.resources_) - 1
+        out: set[tuple[str, Resource]] = set()
+        running_keys = {(p.candidate.key, p.round) for p in history.running}
+        for key, rung in top.items():
+            if rung < last and ((key, rung) in kept or (key, rung) in running_keys):
+                out.add((key, self.resources_[rung]))
+        return out
