@@ -51,3 +51,13 @@ def _holding(hold: Path, marks: Path) -> bool:
         return len(list(marks.iterdir())) >= int(hold.read_text())
     except (FileNotFoundError, ValueError):
         return False
+
+
+def add_held(shared: dict, item: int) -> int:
+    """``shared["k"] + item``; leaves a file in ``shared["marks"]`` as it
+    starts, then waits while the file ``<marks>.hold`` exists."""
+    marks = Path(shared["marks"])
+    (marks / uuid.uuid4().hex).touch()
+    while Path(f"{marks}.hold").exists():
+        time.sleep(0.05)
+    return shared["k"] + item

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 
@@ -141,6 +142,24 @@ class FitLog(Callback):
             os.write(fd, f"{hidden} {rows.hexdigest()}\n".encode())
         finally:
             os.close(fd)
+        hold_at = os.environ.get(HOLD_AT)
+        if hold_at is not None:
+            with open(self.log) as log:
+                if sum(1 for _ in log) >= int(hold_at):
+                    _hold()
+
+
+# Set in a search process's environment, fits wait once the log holds this
+# many lines: the test that kills the process then knows it is mid-search,
+# however busy the machine.
+HOLD_AT = "HPSEARCH_TEST_NETWORK_HOLD_AT"
+
+
+def _hold() -> None:
+    """Wait until a signal stops this process (ten minutes at most)."""
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def build_keras(hidden: int = 16, seed: int = 0, meta=None, compile_kwargs=None):

@@ -44,7 +44,7 @@ from crashing_estimators import (  # noqa: E402
     check_crashes_recorded,
     marked_data,
 )
-from dask_estimators import SlowClassifier  # noqa: E402
+from dask_estimators import SlowClassifier, add_held  # noqa: E402
 
 X, y = load_iris(return_X_y=True)
 GRID = {"C": [0.01, 0.1, 1.0, 10.0]}
@@ -495,16 +495,31 @@ def test_worker_killed_mid_search_reruns_its_units_and_completes(tmp_path):
 
 
 @pytest.mark.slow
-def test_data_lost_with_the_only_worker_is_sent_again_and_the_units_rerun():
+def test_data_lost_with_the_only_worker_is_sent_again_and_the_units_rerun(tmp_path):
+    marks = tmp_path / "units"
+    marks.mkdir()
+    hold = tmp_path / "units.hold"
+    hold.touch()  # units wait in the worker until it is killed
     with (
         distributed.LocalCluster(**{**LOCAL_CLUSTER, "n_workers": 1}) as cluster,
         distributed.Client(cluster, set_as_default=False) as client,
     ):
         [victim] = client.run(os.getpid).values()
-        threading.Timer(0.8, os.kill, (victim, signal.SIGKILL)).start()
+
+        def kill_once_a_unit_runs():
+            # The worker then holds the shared data and a unit: both are lost.
+            while not any(marks.iterdir()):
+                time.sleep(0.05)
+            os.kill(victim, signal.SIGKILL)
+            hold.unlink()
+
+        killer = threading.Thread(target=kill_once_a_unit_runs)
+        killer.start()
         executor = DaskExecutor(client, n_jobs=None, own_client=False)
-        results = list(executor.map_unordered(_add_sleeping, range(10), {"k": 100}))
+        shared = {"k": 100, "marks": str(marks)}
+        results = list(executor.map_unordered(add_held, range(10), shared))
         executor.close()
+        killer.join()
         assert victim not in client.run(os.getpid).values()  # it was restarted
     assert sorted(results) == list(range(100, 110))
 
@@ -606,11 +621,6 @@ def test_a_closed_client_is_refused(cluster):
         r"status is 'closed'. Create a new Client, or pass the scheduler's address.$",
     ):
         search.fit(X, y)
-
-
-def _add_sleeping(shared, item):
-    time.sleep(0.2)
-    return shared["k"] + item
 
 
 # --- a cluster of `dask scheduler` and `dask worker` processes ---------------

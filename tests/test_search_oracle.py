@@ -408,6 +408,30 @@ def test_cv_as_splitter_and_as_iterable_of_splits_equal_sklearn(iris):
         )
 
 
+class MiscountingKFold(KFold):
+    """Says it gives one split, gives three."""
+
+    def get_n_splits(self, *args, **kwargs):
+        return 1
+
+
+@pytest.mark.parametrize("cls_name", ["GridSearchCV", "RandomizedSearchCV"])
+def test_a_splitter_that_miscounts_its_splits_raises_like_sklearn(iris, cls_name):
+    # The installed release's wording ("returned" before 1.9, "return" after).
+    X, y = iris
+    kwargs = {"n_iter": 2, "random_state": 0} if "Random" in cls_name else {}
+    space = {"alpha": [0.1, 1.0]}
+    with pytest.raises(ValueError) as theirs:
+        getattr(sk, cls_name)(Ridge(), space, cv=MiscountingKFold(3), **kwargs).fit(
+            X, y
+        )
+    with pytest.raises(ValueError) as ours:
+        getattr(hpsearch, cls_name)(
+            Ridge(), space, cv=MiscountingKFold(3), progress=False, **kwargs
+        ).fit(X, y)
+    assert str(ours.value) == str(theirs.value)
+
+
 def test_tied_scores_share_the_lowest_rank_like_sklearn(iris):
     X, y = iris
     # The parameter does not change the majority-class predictions: all tie.

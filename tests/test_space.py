@@ -28,9 +28,12 @@ class CountingTree(DecisionTreeClassifier):
 
     fits = 0
 
-    def fit(self, X, y, **kwargs):
+    # fit's own signature, not **kwargs: on scikit-learn 1.7 a tree whose fit
+    # hides check_input breaks its metadata requests (scikit-learn's own
+    # GridSearchCV raises "Trying to remove parameter check_input").
+    def fit(self, X, y, sample_weight=None, check_input=True):
         type(self).fits += 1
-        return super().fit(X, y, **kwargs)
+        return super().fit(X, y, sample_weight=sample_weight, check_input=check_input)
 
 
 def fit_grid(space, estimator=None, **kwargs):

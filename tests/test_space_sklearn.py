@@ -13,6 +13,7 @@ from sklearn.datasets import load_iris
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
+from sklearn.tree import DecisionTreeClassifier
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils._testing import (
     MinimalClassifier,
@@ -115,3 +116,28 @@ def test_a_minimal_estimator_alone_takes_any_name():
     ).fit(X, y)
     theirs = sk.GridSearchCV(MinimalClassifier(), {"anything": [1, 2]}).fit(X, y)
     assert ours.cv_results_["params"] == theirs.cv_results_["params"]
+
+
+class KwargsTree(DecisionTreeClassifier):
+    """A subclass whose fit hides its parent's parameters behind **kwargs."""
+
+    def fit(self, X, y, **kwargs):
+        return super().fit(X, y, **kwargs)
+
+
+def test_a_subclass_with_a_kwargs_fit_is_searched_as_in_scikit_learn():
+    # scikit-learn 1.7 refuses it (the tree's check_input request has no
+    # parameter to remove); later releases search it. hpsearch does the same.
+    grid = {"max_depth": [1, 2]}
+    try:
+        theirs = sk.GridSearchCV(KwargsTree(), grid).fit(X, y)
+    except Exception as error:
+        with pytest.raises(type(error)) as info:
+            hpsearch.GridSearchCV(KwargsTree(), grid, progress=False).fit(X, y)
+        assert str(info.value) == str(error)
+        return
+    ours = hpsearch.GridSearchCV(KwargsTree(), grid, progress=False).fit(X, y)
+    assert ours.cv_results_["params"] == theirs.cv_results_["params"]
+    np.testing.assert_array_equal(
+        ours.cv_results_["mean_test_score"], theirs.cv_results_["mean_test_score"]
+    )

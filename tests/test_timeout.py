@@ -1,7 +1,10 @@
 """Time budgets: ``timeout=`` on every search class.
 
 Each search here would run for minutes (thousands of 0.1 s fits); the
-assertions are on what ran and what was reported, never on wall time.
+assertions are on what ran and what was reported, never on wall time. The
+clock hpsearch reads for its deadline is a fake one that a fit moves on by
+0.1 s: what fits in a budget does not depend on how busy the machine is (the
+command line's --timeout test uses the real clock).
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+import types
 import warnings
 
 import numpy as np
@@ -30,15 +34,50 @@ FITS: list[tuple[float, int, int]] = []  # (value, budget, first training row)
 LOCK = threading.Lock()
 
 
+class FakeClock:
+    """``time.monotonic`` for hpsearch's deadline: moves only when told."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        with LOCK:
+            return self.now
+
+    def advance(self, seconds: float) -> None:
+        with LOCK:
+            self.now += seconds
+
+
+CLOCK = FakeClock()
+
+
+@pytest.fixture(autouse=True)
+def fake_clock(monkeypatch):
+    """hpsearch's search and loop read the fake clock; all else is real."""
+    import hpsearch._loop
+    import hpsearch._search
+
+    fake = types.SimpleNamespace(
+        **{name: getattr(time, name) for name in dir(time) if name[0] != "_"}
+    )
+    fake.monotonic = CLOCK.monotonic
+    for module in (hpsearch._search, hpsearch._loop):
+        assert module.time is time  # the deadline is read from this module
+        monkeypatch.setattr(module, "time", fake)
+    return CLOCK
+
+
 class Slow(ClassifierMixin, BaseEstimator):
-    """Sleeps 0.1 s per fit; scores ``value``; logs every fit to FITS."""
+    """Takes 0.1 s of the fake clock per fit; scores ``value``; logs every fit
+    to FITS."""
 
     def __init__(self, value=0.5, budget=1):
         self.value = value
         self.budget = budget
 
     def fit(self, X, y):
-        time.sleep(0.1)
+        CLOCK.advance(0.1)
         with LOCK:
             FITS.append((self.value, self.budget, int(X[0, 0])))
         self.classes_ = np.unique(y)

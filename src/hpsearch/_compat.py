@@ -8,14 +8,24 @@ helpers; where a release lacks one, the shim here stands in:
   :class:`NoCallbacks` takes their calls and does nothing, as a search without
   callbacks does in 1.9;
 - ``BaseSearchCV._check_input_parameters`` came in 1.9 (the halving classes
-  had theirs before): before, only the halving classes check.
+  had theirs before): before, only the halving classes check;
+- messages scikit-learn reworded: :func:`inconsistent_splits` says what the
+  installed release says.
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 from typing import Any
+
+import sklearn
+
+# The installed release as (major, minor): 1.7.2 -> (1, 7).
+SKLEARN_VERSION = tuple(
+    int(part) for part in re.findall(r"\d+", sklearn.__version__)[:2]
+)
 
 
 class NoCallbacks:
@@ -52,3 +62,13 @@ def check_input_parameters(search: Any, X: Any, y: Any, split_params: Any) -> No
     check = getattr(search, "_check_input_parameters", None)
     if check is not None:
         check(X=X, y=y, split_params=split_params)
+
+
+def inconsistent_splits(expected: int, got: int) -> ValueError:
+    """scikit-learn's error when ``cv.split`` gives another number of splits
+    than ``cv.get_n_splits`` ("returned" before 1.9, "return" from 1.9)."""
+    verb = "return" if SKLEARN_VERSION >= (1, 9) else "returned"
+    return ValueError(
+        f"cv.split and cv.get_n_splits {verb} inconsistent results. "
+        f"Expected {expected} splits, got {got}"
+    )

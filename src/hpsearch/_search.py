@@ -30,7 +30,11 @@ from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_method_params, _num_samples, indexable
 
-from hpsearch._compat import callback_context, check_input_parameters
+from hpsearch._compat import (
+    callback_context,
+    check_input_parameters,
+    inconsistent_splits,
+)
 from hpsearch._continuation import Continuation
 from hpsearch._early_stopping import set_refit_iterations
 from hpsearch._evaluate import EvalContext, warn_scoring_failures
@@ -151,10 +155,7 @@ class _SearchMixin(BaseSearchCV):
         def splits_of(cv: Any) -> list[Any]:
             splits = list(cv.split(fit.X, fit.y, **split_params))
             if len(splits) != self.n_splits_:
-                raise ValueError(
-                    "cv.split and cv.get_n_splits return inconsistent results. "
-                    f"Expected {self.n_splits_} splits, got {len(splits)}"
-                )
+                raise inconsistent_splits(self.n_splits_, len(splits))
             return splits
 
         def to_results(trials: Sequence[Trial], more: Any) -> dict[str, Any]:
@@ -203,10 +204,7 @@ class _SearchMixin(BaseSearchCV):
                 "itself (cv=KFold(5)) or a list of splits."
             )
         if len(splits) != self.n_splits_:
-            raise ValueError(
-                "cv.split and cv.get_n_splits return inconsistent results. "
-                f"Expected {self.n_splits_} splits, got {len(splits)}"
-            )
+            raise inconsistent_splits(self.n_splits_, len(splits))
         fit = _Fit(X, y, params, routed, scorers, refit_metric, splits)
         fit.continuation = self._continuation()  # continue_training, checked
         return fit

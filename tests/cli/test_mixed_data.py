@@ -5,11 +5,17 @@ before any fit, the failure report, --retry-failed and the JSON Schema."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 from pathlib import Path
 
 import jsonschema
 import pytest
+import sklearn
+from packaging.requirements import Requirement
+from sklearn.datasets import load_iris
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import get_scorer_names
 
 import hpsearch as hp
 from customers import write_customers
@@ -216,11 +222,24 @@ def test_swapped_final_steps_run_and_wrong_kinds_are_refused_up_front(
     assert [s.name for s in hp.list_studies("sqlite:///hpsearch.db")] == ["study"]
 
 
+# Two of three candidates fail in fit, on every supported scikit-learn: only
+# liblinear takes dual=True.
 FAILING = PIPELINE + (
-    "[search.space]\n"
-    "clf__l1_ratio = [0.0, 0.5, 1.0]\n"  # lbfgs only takes l1_ratio = 0
+    "[[search.space]]\n"
+    "clf__dual = [false, true]\n"
+    "[[search.space]]\n"
+    'clf__solver = ["newton-cg"]\n'
+    "clf__dual = [true]\n"
     "[cv]\nfolds = 2\n"
 )
+
+
+def fit_error(**params) -> str:
+    """The installed scikit-learn's error for a LogisticRegression's params."""
+    X, y = load_iris(return_X_y=True)
+    with pytest.raises(ValueError) as info:
+        LogisticRegression(**params).fit(X, y)
+    return f"ValueError: {str(info.value).splitlines()[-1]}"
 
 
 def test_when_most_fits_fail_a_short_report_and_exit_2(
@@ -233,20 +252,21 @@ def test_when_most_fits_fail_a_short_report_and_exit_2(
     assert (
         report[0] == "4 of 6 fits failed (2 of 3 candidates), with 2 distinct errors:"
     )
-    assert report[1] == (
-        "- ValueError: Solver lbfgs supports only 'l2' or None penalties, got "
-        "elasticnet penalty."
+    assert report[1] == f"- {fit_error(dual=True)}"
+    assert report[2] == "  2 fits, candidate: clf__dual=True"
+    assert report[3] == (
+        '  Hint: Only solver = "liblinear" takes dual = true. Search dual with that '
+        "solver (several [[search.space]] tables), or leave dual false."
     )
-    assert report[2] == "  2 fits, candidate: clf__l1_ratio=0.5"
-    assert report[3].startswith("  Hint: This solver does not support this penalty.")
-    assert report[5] == "  2 fits, candidate: clf__l1_ratio=1.0"
+    assert report[4] == f"- {fit_error(dual=True, solver='newton-cg')}"
+    assert report[5] == "  2 fits, candidate: clf__dual=True, clf__solver='newton-cg'"
     assert "Traceback (most recent call last)" not in done.stderr
     assert report[-2] == (
         "Study 'study' failed: most of its fits did. Once the cause is fixed outside "
         "the study file (a package, memory, your own code), run the failed fits "
         "again with:"
     )
-    assert "Best parameters: clf__l1_ratio=0.0" in done.stdout  # the one that ran
+    assert "Best parameters: clf__dual=False" in done.stdout  # the one that ran
     [summary] = hp.list_studies("sqlite:///hpsearch.db")
     assert (summary.status, summary.failed, summary.done) == ("failed", 4, 6)
     # --debug adds the tracebacks; the stored fits are not run again.
@@ -258,6 +278,26 @@ def test_when_most_fits_fail_a_short_report_and_exit_2(
         "Resuming: 6 fits are already stored, 4 of them failed (kept;" in debug.stdout
     )
     assert debug.stderr.count("Traceback (most recent call last):") == 2
+
+
+@pytest.mark.parametrize(
+    ("error", "hint"),
+    [
+        (
+            "ValueError: Solver lbfgs supports only 'l2' or None penalties, got "
+            "elasticnet penalty.",
+            "This solver does not support this penalty.",
+        ),
+        (
+            "ValueError: Solver newton-cg supports only dual=False, got dual=True",
+            'Only solver = "liblinear" takes dual = true.',
+        ),
+    ],
+)
+def test_solver_errors_get_the_hint_for_what_the_solver_refused(error, hint):
+    from hpsearch.cli._failures import hint_for
+
+    assert (hint_for(error) or "").startswith(hint)
 
 
 def test_retry_failed_reruns_the_stored_failed_fits(
@@ -314,8 +354,18 @@ def test_the_json_schema_comes_from_the_checks_and_flags_what_they_flag(
     for path in sorted(EXAMPLES.glob("*.toml")):
         errors = list(validator.iter_errors(tomllib.loads(path.read_text())))
         assert errors == [], (path, errors)
-    # The copy in docs/ that editors point at is the one the command writes.
-    assert json.loads(DOCS_SCHEMA.read_text()) == schema
+    # Scorer names are the installed scikit-learn's.
+    scorers = sorted(get_scorer_names())
+    for path in SCORER_ENUMS:
+        assert _at(schema, path)["enum"] == scorers
+    # The copy in docs/ that editors point at is the one the command writes
+    # with the newest supported scikit-learn; an older release differs only
+    # in its scorer names.
+    docs = json.loads(DOCS_SCHEMA.read_text())
+    if not newest_supported_sklearn():
+        for path in SCORER_ENUMS:
+            _at(docs, path)["enum"] = scorers
+    assert docs == schema
     bad = (
         '[data]\nsource = "sklearn:iris"\n[estimator]\nclass = "sklearn.svm.SVC"\n'
         '[search.space]\nC = [1]\n[cv]\nfold = 3\nshuffle = "yes"\n'
@@ -332,6 +382,32 @@ def test_the_json_schema_comes_from_the_checks_and_flags_what_they_flag(
         "group.",
         "study.toml, line 9: cv.shuffle must be true or false; got 'yes' (string).",
     ]
+
+
+# Where the schema lists scikit-learn's scorer names.
+SCORER_ENUMS = [
+    ("properties", "search", "properties", "scoring", "anyOf", 0),
+    ("properties", "search", "properties", "scoring", "anyOf", 1, "items"),
+    ("properties", "search", "properties", "refit", "anyOf", 1),
+]
+
+
+def _at(schema, path):
+    for key in path:
+        schema = schema[key]
+    return schema
+
+
+def newest_supported_sklearn() -> bool:
+    """Whether the installed scikit-learn is the newest minor release that
+    hpsearch's requirement admits (the next minor release is not)."""
+    [spec] = [
+        Requirement(r).specifier
+        for r in importlib.metadata.requires("hpsearch") or []
+        if Requirement(r).name == "scikit-learn"
+    ]
+    major, minor = (int(p) for p in sklearn.__version__.split(".")[:2])
+    return not spec.contains(f"{major}.{minor + 1}")
 
 
 def checked_by_hpsearch(hpsearch) -> list[str]:

@@ -1,12 +1,15 @@
 """Real searches that fill a storage for the dashboard tests (run in a process).
 
 ``python studies.py URL`` stores three finished studies; ``python studies.py
-URL --slow NAME`` runs a slow search into study NAME (the live-update test
-watches it from the browser while it runs).
+URL --slow NAME [GATE]`` runs a slow search into study NAME (the live-update
+test watches it from the browser while it runs). With GATE, the fits after the
+HOLD_AFTER-th wait until a file GATE exists: the test then knows the search
+still runs when its page opens, however busy the machine.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 import warnings
@@ -40,6 +43,11 @@ class HostileClassifier(ClassifierMixin, BaseEstimator):
         return self.dummy_.predict(X)
 
 
+HOLD_AFTER = 10  # of the slow search's 40 fits
+_GATE: list[str | None] = [None]
+_FITS = [0]
+
+
 class SlowClassifier(DummyClassifier):
     """A DummyClassifier whose fit takes ``delay`` seconds."""
 
@@ -48,6 +56,10 @@ class SlowClassifier(DummyClassifier):
         self.delay = delay
 
     def fit(self, X, y, sample_weight=None):
+        _FITS[0] += 1
+        gate = _GATE[0]
+        while gate is not None and _FITS[0] > HOLD_AFTER and not os.path.exists(gate):
+            time.sleep(0.05)
         time.sleep(self.delay)
         return super().fit(X, y, sample_weight)
 
@@ -103,6 +115,7 @@ def slow(storage: str, name: str) -> None:
 
 if __name__ == "__main__":
     if "--slow" in sys.argv:
+        _GATE[0] = sys.argv[4] if len(sys.argv) > 4 else None
         slow(sys.argv[1], sys.argv[3])
     else:
         fill(sys.argv[1])

@@ -42,7 +42,12 @@ HINTS: list[tuple[re.Pattern[str], str]] = [
         'encoder params = { handle_unknown = "ignore" }.',
     ),
     (
-        re.compile(r"Solver \S+ supports only|supports only .* penalt"),
+        re.compile(r"supports only dual=False"),
+        'Only solver = "liblinear" takes dual = true. Search dual with that '
+        "solver (several [[search.space]] tables), or leave dual false.",
+    ),
+    (
+        re.compile(r"supports only .*penalt"),
         "This solver does not support this penalty. Search the solver with the "
         'penalty (several [[search.space]] tables), or use solver = "saga".',
     ),

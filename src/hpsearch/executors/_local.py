@@ -397,11 +397,22 @@ def _timed(fn: Callable[[S, T], R], shared: S, item: T) -> tuple[R, float, float
     for a core (Linux's run-queue wait): on a machine busy with other work a
     unit that frees the GIL still measures as using its thread fully, while
     waiting for the GIL (asleep, not on the run queue) still counts.
+
+    Reading the run-queue wait is file I/O, which lets go of the GIL; taking
+    it back can mean a wait on the run queue. So the two readings of the
+    run-queue wait fall inside the wall clock's two readings: a wait that
+    comes after the clock stopped is never subtracted from the unit's time
+    (which measured units holding the GIL as using more than their thread on
+    a busy machine, and kept them on threads).
     """
-    cpu, wall, queued = time.thread_time(), time.perf_counter(), _run_queue_wait()
+    wall = time.perf_counter()
+    queued = _run_queue_wait()
+    cpu = time.thread_time()
     result = fn(shared, item)
-    wall = time.perf_counter() - wall - (_run_queue_wait() - queued)
-    return result, time.thread_time() - cpu, max(wall, 1e-9)
+    cpu = time.thread_time() - cpu
+    queued = _run_queue_wait() - queued
+    wall = time.perf_counter() - wall - queued
+    return result, cpu, max(wall, cpu, 1e-9)
 
 
 def _run_queue_wait() -> float:
