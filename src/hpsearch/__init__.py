@@ -12,6 +12,7 @@ from hpsearch._early_stopping import EarlyStopper
 from hpsearch._errors import (
     BackendError,
     ClusterError,
+    FitTimeoutError,
     HpsearchError,
     MissingExtraError,
     NotStorableError,
@@ -33,6 +34,7 @@ __all__ = [
     "BayesSearchCV",
     "ClusterError",
     "EarlyStopper",
+    "FitTimeoutError",
     "GridSearchCV",
     "HalvingGridSearchCV",
     "HalvingRandomSearchCV",

@@ -81,7 +81,7 @@ class BayesSearchCV(_SearchMixin, BaseSearchCV):
     random_state : int, RandomState or None, default=None
         Seeds the initial design and the model's candidate points.
     progress, storage, study, backend, retry_failed, storage_retry, timeout, \
-timeout_running
+timeout_running, fit_timeout
         As in :class:`hpsearch.GridSearchCV`.
 
     Attributes
@@ -144,6 +144,7 @@ storage_url_, workers_
         storage_retry: float = 300.0,
         timeout: float | None = None,
         timeout_running: str = "finish",
+        fit_timeout: float | None = None,
     ) -> None:
         super().__init__(
             estimator=estimator,
@@ -168,6 +169,7 @@ storage_url_, workers_
         self.storage_retry = storage_retry
         self.timeout = timeout
         self.timeout_running = timeout_running
+        self.fit_timeout = fit_timeout
 
     def _check_space(self) -> None:
         check_distributions(self.estimator, self.param_distributions)

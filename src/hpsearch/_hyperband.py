@@ -99,7 +99,8 @@ class HyperbandSearchCV(_SearchMixin, BaseSearchCV):
         :class:`hpsearch.BayesSearchCV` does (the BOHB idea: a model chooses
         what to try, the schedule how much budget each try gets). Its first
         10 candidates cover the space.
-    progress, storage, study, backend, timeout, timeout_running
+    progress, storage, study, backend, retry_failed, storage_retry, timeout, \
+timeout_running, fit_timeout
         As in :class:`hpsearch.GridSearchCV`. With a storage every result is
         kept as it arrives and a rerun resumes mid-rung: the strategy is a
         function of the results and the seed, so it proposes again what it
@@ -222,10 +223,13 @@ class HyperbandSearchCV(_SearchMixin, BaseSearchCV):
         storage: Any = None,
         study: str | None = None,
         backend: Any = None,
+        retry_failed: bool = False,
+        storage_retry: float = 300.0,
         timeout: float | None = None,
         timeout_running: str = "finish",
         continue_training: bool | str = False,
         sampler: str = "random",
+        fit_timeout: float | None = None,
     ) -> None:
         super().__init__(
             estimator=estimator,
@@ -250,10 +254,13 @@ class HyperbandSearchCV(_SearchMixin, BaseSearchCV):
         self.storage = storage
         self.study = study
         self.backend = backend
+        self.retry_failed = retry_failed
+        self.storage_retry = storage_retry
         self.timeout = timeout
         self.timeout_running = timeout_running
         self.continue_training = continue_training
         self.sampler = sampler
+        self.fit_timeout = fit_timeout
 
     def _resource(self) -> str | None:
         return self.resource

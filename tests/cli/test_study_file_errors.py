@@ -91,7 +91,7 @@ def test_unknown_key_suggests_the_known_one(study_file, hpsearch):
         "refit, n_jobs, backend, error_score, return_train_score, n_iter, "
         "random_state, factor, resource, max_resources, min_resources, "
         "aggressive_elimination, n_candidates, brackets, continue_training, "
-        "sampler, n_initial.",
+        "sampler, n_initial, fit_timeout, storage_retry.",
     )
 
 

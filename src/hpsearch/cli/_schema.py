@@ -18,10 +18,12 @@ import scipy.stats
 from sklearn.metrics import get_scorer_names
 
 from hpsearch._bayes import BayesSearchCV
+from hpsearch._errors import NotStorableError
 from hpsearch._halving import HalvingGridSearchCV, HalvingRandomSearchCV
 from hpsearch._hyperband import HyperbandSearchCV
 from hpsearch._search import GridSearchCV, RandomizedSearchCV
 from hpsearch.cli._toml import KeyPath, Problems, describe
+from hpsearch.storage._base import check_study_name
 
 DEFAULT_STORAGE = "sqlite:///hpsearch.db"
 
@@ -286,6 +288,20 @@ SEARCH_FIELDS: dict[str, Field] = {
         "bayes: candidates that cover the space before the model proposes. Default 10.",
         minimum=1,
     ),
+    "fit_timeout": Field(
+        "number",
+        "Seconds one fit may take: past it the fit is stopped, its worker "
+        "replaced, and the fit recorded as failed. Fits run in worker processes.",
+        rule="a number of seconds > 0",
+        schema={"type": "number", "exclusiveMinimum": 0},
+    ),
+    "storage_retry": Field(
+        "number",
+        "Seconds the search rides out a storage that is away or busy before "
+        "it stops. Default 300.",
+        rule="a number of seconds >= 0",
+        schema={"type": "number", "minimum": 0},
+    ),
 }
 CV_FIELDS: dict[str, Field] = {
     "folds": Field("integer", "Number of folds; default 5.", minimum=2),
@@ -345,6 +361,7 @@ class Overrides:
     retry_failed: bool = False
     timeout: float | None = None
     timeout_running: str | None = None
+    fit_timeout: float | None = None
 
 
 _DURATION = re.compile(
@@ -382,6 +399,16 @@ def check_structure(doc: dict[str, Any], p: Problems, overrides: Overrides) -> s
     sound = set()
     p.unknown_keys(doc, (), TOP_KEYS)
     check_fields(doc, (), {k: TOP_FIELDS[k] for k in ("study", "storage")}, p)
+    name = doc.get("study")
+    if overrides.study is None and isinstance(name, str) and name:
+        try:
+            check_study_name(name)
+        except NotStorableError:
+            p.add(
+                ("study",),
+                "must be a name without control characters (NUL, newline, tab, "
+                f"escape, ...); got {name!r}. Use printable characters.",
+            )
     for key, example in [
         ("data", 'source = "sklearn:iris"'),
         ("estimator", 'class = "sklearn.svm.SVC"'),
@@ -505,7 +532,7 @@ def _check_search(search: Any, p: Problems, overrides: Overrides) -> bool:
 
 def _check_kind(search: dict[str, Any], p: Problems, overrides: Overrides) -> None:
     kind = search.get("kind", "grid")
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         p.add(
             ("search", "kind"),
             f"must be one of {', '.join(map(repr, KINDS))}; got {describe(kind)}.",

@@ -13,6 +13,7 @@ from hpsearch.storage._base import (
     StoredCandidate,
     StudyData,
     StudyRecord,
+    check_study_name,
     not_found,
 )
 
@@ -42,6 +43,7 @@ class MemoryStorage:
 
     def create_study(self, study: StudyRecord) -> StudyRecord:
         """Store ``study`` unless its name exists; return the stored record."""
+        check_study_name(study.name)
         with self._lock:
             data = self._studies.setdefault(study.name, StudyData(study))
             return data.study
