@@ -80,6 +80,7 @@ bench: $(STAMP) $(CHROMIUM)
 	$(PY) benchmarks/dask_overhead.py --sleep
 	$(PY) benchmarks/dashboard_load.py
 	$(PY) benchmarks/continuation.py
+	$(PY) benchmarks/search_quality.py
 
 clean:
 	rm -rf $(VENV) $(VENV_OLDEST) build *.egg-info src/*.egg-info .pytest_cache .mypy_cache .ruff_cache docs/_build

@@ -11,6 +11,7 @@ import pytest
 BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
 sys.path.insert(0, str(BENCH))
 
+from search_quality import METHODS  # noqa: E402
 from workloads import WORKLOADS  # noqa: E402
 
 
@@ -62,3 +63,25 @@ def test_the_continuation_benchmark_prints_its_table_in_quick_mode():
     # The searches that continue train fewer trees than those from scratch.
     assert trained["hpsearch, continue_training"] < trained["hpsearch, from scratch"]
     assert trained["hpsearch, from scratch"] == trained["sklearn HalvingRandomSearchCV"]
+
+
+def test_the_search_quality_benchmark_runs_in_quick_mode(tmp_path):
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(BENCH / "search_quality.py"),
+            "--quick",
+            "--out",
+            str(tmp_path / "quality"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    rows = [line for line in proc.stdout.splitlines() if line.startswith("| knn")]
+    methods = [line.split("|")[2].strip() for line in rows]
+    assert methods == METHODS
+    assert "Targets:" in proc.stdout
+    assert (tmp_path / "quality.quick.png").stat().st_size > 0

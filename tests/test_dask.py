@@ -25,6 +25,8 @@ from hpsearch import (
     GridSearchCV,
     MissingExtraError,
     RandomizedSearchCV,
+    WorkerCrashError,
+    load_study,
 )
 from hpsearch.executors import DaskExecutor
 
@@ -36,6 +38,12 @@ dask = pytest.importorskip("dask")
 TESTS = str(Path(__file__).parent)
 if TESTS not in sys.path:
     sys.path.insert(0, TESTS)
+from crashing_estimators import (  # noqa: E402
+    CRASH_GRID,
+    Crashing,
+    check_crashes_recorded,
+    marked_data,
+)
 from dask_estimators import SlowClassifier, add_held  # noqa: E402
 
 X, y = load_iris(return_X_y=True)
@@ -516,23 +524,91 @@ def test_data_lost_with_the_only_worker_is_sent_again_and_the_units_rerun(tmp_pa
     assert sorted(results) == list(range(100, 110))
 
 
+_crash_data = marked_data
+
+
 @pytest.mark.slow
-def test_a_unit_that_keeps_killing_workers_is_a_cluster_error_naming_it():
+@pytest.mark.filterwarnings("ignore:One or more of the test scores are non-finite")
+def test_a_fit_that_kills_its_dask_worker_fails_its_candidate_and_the_search_goes_on(
+    tmp_path,
+):
+    # Real crashes of worker processes: a segfault and os._exit(3). Each
+    # crashing task runs again alone on a fresh worker, then is recorded as
+    # failed with the cause the worker's nanny logged; the others are kept.
+    log = str(tmp_path / "fits.log")
+    X_crash, y_crash = _crash_data()
     with (
-        dask.config.set({"distributed.scheduler.allowed-failures": 0}),
-        distributed.LocalCluster(**{**LOCAL_CLUSTER, "n_workers": 1}) as cluster,
+        distributed.LocalCluster(**LOCAL_CLUSTER) as cluster,
         distributed.Client(cluster, set_as_default=False) as client,
     ):
         search = GridSearchCV(
-            SlowClassifier(), {"crash": [True]}, cv=2, backend=client, progress=False
+            Crashing(log=log),
+            CRASH_GRID,
+            cv=2,
+            backend=client,
+            progress=False,
+            storage=tmp_path / "runs.db",
+            study="crash",
+        )
+        with pytest.warns(FitFailedWarning) as warned:
+            search.fit(X_crash, y_crash)
+    check_crashes_recorded(search, warned, tmp_path / "runs.db", "crash", log)
+
+
+@pytest.mark.slow
+def test_error_score_raise_raises_on_a_fit_that_kills_its_dask_worker():
+    # allowed-failures=0: Dask itself gives up on the unit at once
+    # (KilledWorker); hpsearch still runs it again alone before it decides.
+    X_crash, y_crash = _crash_data()
+    with (
+        dask.config.set({"distributed.scheduler.allowed-failures": 0}),
+        distributed.LocalCluster(**LOCAL_CLUSTER) as cluster,
+        distributed.Client(cluster, set_as_default=False) as client,
+    ):
+        search = GridSearchCV(
+            Crashing(),
+            {"crash": ["", "exit"]},
+            cv=2,
+            backend=client,
+            progress=False,
+            error_score="raise",
         )
         with pytest.raises(
-            ClusterError,
-            match=r"^Dask workers must survive the units of work they run; got "
-            r"candidate \{'crash': True\} on split \d killing 1 of them \(the limit "
-            r"is distributed.scheduler.allowed-failures=0\). Check the worker logs: ",
+            WorkerCrashError,
+            match=r"^the fit of \{'crash': 'exit'\} on split \d must not kill its "
+            r"worker; got: worker exited with code 3, twice",
         ):
-            search.fit(X, y)
+            search.fit(X_crash, y_crash)
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:One or more of the test scores are non-finite")
+def test_a_fit_past_fit_timeout_on_dask_is_stopped_and_recorded_as_failed(tmp_path):
+    # The hanging fit sleeps ten minutes, the limit is one second: the search
+    # finishes only if the worker is restarted.
+    X_crash, y_crash = _crash_data()
+    with (
+        distributed.LocalCluster(**LOCAL_CLUSTER) as cluster,
+        distributed.Client(cluster, set_as_default=False) as client,
+    ):
+        search = GridSearchCV(
+            Crashing(),
+            {"crash": ["", "hang"]},
+            cv=2,
+            backend=client,
+            progress=False,
+            fit_timeout=1,
+            storage=tmp_path / "runs.db",
+            study="hang",
+        )
+        with pytest.warns(FitFailedWarning, match=r"timed out after 1 s"):
+            search.fit(X_crash, y_crash)
+    results = search.cv_results_
+    assert np.isfinite(results["mean_test_score"][0])
+    assert np.isnan(results["mean_test_score"][1])
+    study = load_study(tmp_path / "runs.db", "hang")
+    failed = [f for t in study.trials for f in t.folds if f.status == "failed"]
+    assert [f.error.split(" (")[0] for f in failed] == ["timed out after 1 s"]
 
 
 def test_a_closed_client_is_refused(cluster):

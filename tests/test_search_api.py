@@ -41,6 +41,7 @@ def test_is_a_scikit_learn_search_with_all_its_parameters():
         "storage_retry",
         "timeout",
         "timeout_running",
+        "fit_timeout",
     }
     random_params = hpsearch.RandomizedSearchCV(SVC(), {"C": [1]}).get_params()
     assert random_params["n_iter"] == 10 and random_params["random_state"] is None

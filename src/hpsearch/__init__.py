@@ -3,13 +3,16 @@
 ``GridSearchCV``, ``RandomizedSearchCV``, ``HalvingGridSearchCV`` and
 ``HalvingRandomSearchCV`` are drop-in replacements for scikit-learn's classes
 of the same names; ``HyperbandSearchCV`` is asynchronous successive halving
-(ASHA) over Hyperband brackets with the same ``cv_results_``.
+(ASHA) over Hyperband brackets with the same ``cv_results_``;
+``BayesSearchCV`` proposes each candidate from a model of the scores so far.
 """
 
+from hpsearch._bayes import BayesSearchCV
 from hpsearch._early_stopping import EarlyStopper
 from hpsearch._errors import (
     BackendError,
     ClusterError,
+    FitTimeoutError,
     HpsearchError,
     MissingExtraError,
     NotStorableError,
@@ -28,8 +31,10 @@ from hpsearch.storage import delete_study, list_studies, load_study
 
 __all__ = [
     "BackendError",
+    "BayesSearchCV",
     "ClusterError",
     "EarlyStopper",
+    "FitTimeoutError",
     "GridSearchCV",
     "HalvingGridSearchCV",
     "HalvingRandomSearchCV",

@@ -13,6 +13,7 @@ would already catch, so existing ``except ValueError:`` clauses keep working::
     ├── BackendError(ValueError)              a backend value names no executor
     ├── ClusterError(RuntimeError)            a cluster cannot run or finish the search
     ├── WorkerCrashError(RuntimeError)        a fit killed its worker, twice
+    ├── FitTimeoutError(TimeoutError)         a fit ran past fit_timeout
     └── MissingExtraError(ImportError)        an optional extra is not installed
 """
 
@@ -94,3 +95,8 @@ class MissingExtraError(HpsearchError, ImportError):
 class WorkerCrashError(HpsearchError, RuntimeError):
     """A fit killed its worker process twice (the second time alone) and
     ``error_score='raise'``; otherwise such a fit is recorded as failed."""
+
+
+class FitTimeoutError(HpsearchError, TimeoutError):
+    """A fit ran past the search's ``fit_timeout`` and ``error_score='raise'``;
+    otherwise it is stopped and recorded as failed."""

@@ -63,6 +63,9 @@ class EvalContext:
     # How a fit goes on from a smaller resource (continue_training); None:
     # every fit starts from scratch and no fitted estimator is sent back.
     continuation: Continuation | None = None
+    # Seconds a task (fit and score) may take before it is stopped and
+    # recorded as failed; None: no limit. Only for fits in worker processes.
+    fit_timeout: float | None = None
 
 
 def task_indices(ctx: EvalContext, task: Task) -> Split:

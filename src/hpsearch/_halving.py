@@ -107,7 +107,7 @@ class _HalvingMixin(_SearchMixin):
 
 _EXTRA_DOC = """\
     progress, storage, study, backend, retry_failed, storage_retry, timeout, \
-timeout_running
+timeout_running, fit_timeout
         As in :class:`hpsearch.GridSearchCV`. With a storage, every round's
         results are kept as they arrive (keyed by candidate, resource and
         split), and a rerun resumes mid-round without refitting any of them.
@@ -215,6 +215,7 @@ n_splits_, refit_time_, multimetric_
         timeout: float | None = None,
         timeout_running: str = "finish",
         continue_training: bool | str = False,
+        fit_timeout: float | None = None,
     ) -> None:
         super().__init__(
             estimator,
@@ -242,6 +243,7 @@ n_splits_, refit_time_, multimetric_
         self.timeout = timeout
         self.timeout_running = timeout_running
         self.continue_training = continue_training
+        self.fit_timeout = fit_timeout
 
     def _check_space(self) -> None:
         self._check_resource(check_grid(self.estimator, self.param_grid))
@@ -321,6 +323,7 @@ error_score, return_train_score, random_state, n_jobs, verbose
         timeout: float | None = None,
         timeout_running: str = "finish",
         continue_training: bool | str = False,
+        fit_timeout: float | None = None,
     ) -> None:
         super().__init__(
             estimator,
@@ -349,6 +352,7 @@ error_score, return_train_score, random_state, n_jobs, verbose
         self.timeout = timeout
         self.timeout_running = timeout_running
         self.continue_training = continue_training
+        self.fit_timeout = fit_timeout
 
     def _check_space(self) -> None:
         spaces = check_distributions(self.estimator, self.param_distributions)

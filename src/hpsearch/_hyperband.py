@@ -19,6 +19,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 
+from hpsearch._bayes import check_model_space
 from hpsearch._continuation import Continuation, resolve
 from hpsearch._errors import SpaceError
 from hpsearch._loop import Promotable
@@ -31,7 +32,7 @@ from hpsearch._search import (
     check_n_iter,
 )
 from hpsearch._space import check_distributions, check_grid
-from hpsearch.strategies import HyperbandStrategy, Strategy
+from hpsearch.strategies import HyperbandStrategy, ModelSampler, Strategy
 
 
 class HyperbandSearchCV(_SearchMixin, BaseSearchCV):
@@ -91,7 +92,15 @@ class HyperbandSearchCV(_SearchMixin, BaseSearchCV):
     random_state : int, RandomState or None, default=None
         Draws the candidates (the same as ``RandomizedSearchCV``'s for an int
         and ``n_iter``) and the subsamples.
-    progress, storage, study, backend, timeout, timeout_running
+    sampler : {"random", "bayes"}, default="random"
+        Where new candidates come from: "random" draws them as
+        ``RandomizedSearchCV`` does; "bayes" proposes each from a Gaussian
+        process of the scores on its bracket's first rung, as
+        :class:`hpsearch.BayesSearchCV` does (the BOHB idea: a model chooses
+        what to try, the schedule how much budget each try gets). Its first
+        10 candidates cover the space.
+    progress, storage, study, backend, retry_failed, storage_retry, timeout, \
+timeout_running, fit_timeout
         As in :class:`hpsearch.GridSearchCV`. With a storage every result is
         kept as it arrives and a rerun resumes mid-rung: the strategy is a
         function of the results and the seed, so it proposes again what it
@@ -187,6 +196,7 @@ class HyperbandSearchCV(_SearchMixin, BaseSearchCV):
         "n_iter": [Interval(Integral, 1, None, closed="left"), None],
         "brackets": [Interval(Integral, 1, None, closed="left"), None],
         "random_state": ["random_state"],
+        "sampler": [StrOptions({"random", "bayes"})],
     }
 
     def __init__(
@@ -213,9 +223,13 @@ class HyperbandSearchCV(_SearchMixin, BaseSearchCV):
         storage: Any = None,
         study: str | None = None,
         backend: Any = None,
+        retry_failed: bool = False,
+        storage_retry: float = 300.0,
         timeout: float | None = None,
         timeout_running: str = "finish",
         continue_training: bool | str = False,
+        sampler: str = "random",
+        fit_timeout: float | None = None,
     ) -> None:
         super().__init__(
             estimator=estimator,
@@ -240,9 +254,13 @@ class HyperbandSearchCV(_SearchMixin, BaseSearchCV):
         self.storage = storage
         self.study = study
         self.backend = backend
+        self.retry_failed = retry_failed
+        self.storage_retry = storage_retry
         self.timeout = timeout
         self.timeout_running = timeout_running
         self.continue_training = continue_training
+        self.sampler = sampler
+        self.fit_timeout = fit_timeout
 
     def _resource(self) -> str | None:
         return self.resource
@@ -264,6 +282,8 @@ class HyperbandSearchCV(_SearchMixin, BaseSearchCV):
                 "RandomizedSearchCV instead."
             )
         check_n_iter(self)
+        if self.sampler == "bayes":
+            check_model_space(self.param_distributions)
 
     def _check_input_parameters(self, X: Any, y: Any, split_params: Any) -> None:
         """The budgets, from the data, before any fit."""
@@ -358,11 +378,16 @@ class HyperbandSearchCV(_SearchMixin, BaseSearchCV):
             seed=int(seed),
             error_score=self.error_score,
             metric=fit.refit_metric if isinstance(fit.refit_metric, str) else "score",
+            sampler=ModelSampler(self.param_distributions, int(seed), n_initial=10)
+            if self.sampler == "bayes"
+            else None,
         )
 
     def _strategy_done(self, strategy: Strategy) -> None:
         assert isinstance(strategy, HyperbandStrategy)
         self.n_resources_ = list(strategy.resources_)
+        if strategy.sampler is not None:
+            self.proposing_time_ = strategy.sampler.proposing_seconds
         self.n_brackets_ = strategy.n_brackets_
         self.min_resources_ = strategy.resources_[0]
 

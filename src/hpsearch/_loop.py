@@ -27,7 +27,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from hpsearch._errors import WorkerCrashError
+from hpsearch._errors import FitTimeoutError, WorkerCrashError
 from hpsearch._evaluate import EvalContext, failed_result
 from hpsearch._planning import Planner, Unit
 from hpsearch._records import (
@@ -37,6 +37,7 @@ from hpsearch._records import (
     Resource,
     Task,
     TaskKey,
+    TimedOutTask,
     Warm,
     work_tasks,
 )
@@ -224,7 +225,11 @@ class SearchRun:
     n_cancelled: int = 0
 
     def __post_init__(self) -> None:
-        if self.planner is None:
+        if self.planner is None and self.ctx.fit_timeout is not None:
+            # A limit per fit: one task per unit, so that a unit's time is
+            # its task's and a stopped worker takes no other task with it.
+            self.planner = _one_per_unit
+        elif self.planner is None:
             self.planner = Planner(self.ctx)
         self._known: dict[TaskKey, FoldResult] = {}
         self._open: dict[tuple[str, Resource], _Open] = {}
@@ -402,9 +407,15 @@ class SearchRun:
         """What (candidate key, resource) is evaluated on (``work_tasks``)."""
         return work_tasks(*work, len(self.ctx.splits), self.ctx.resource)
 
-    def _receive(self, received: Sequence[FoldResult | LostTask]) -> None:
+    def _receive(
+        self, received: Sequence[FoldResult | LostTask | TimedOutTask]
+    ) -> None:
         results: list[FoldResult] = [
-            self._keep(self._lost(r) if isinstance(r, LostTask) else r)
+            self._lost(r)
+            if isinstance(r, LostTask)
+            else self._timed_out(r)
+            if isinstance(r, TimedOutTask)
+            else self._keep(r)
             for r in received
         ]
         self.recorder.record(results)
@@ -478,6 +489,22 @@ class SearchRun:
             )
         return failed_result(self.ctx, task, lost.cause, 0.0, time.time())
 
+    def _timed_out(self, stopped: TimedOutTask) -> FoldResult:
+        """A task past ``fit_timeout`` (its worker replaced): a failed fit, or
+        the error."""
+        task, seconds = stopped.task, f"{stopped.seconds:g} s"
+        if self.ctx.error_score == "raise":
+            raise FitTimeoutError(
+                f"the fit of {dict(task.candidate.params)!r} on split {task.split} "
+                f"must finish within fit_timeout={stopped.seconds:g}; got it still "
+                f"running after {seconds} (stopped, its worker replaced). Raise "
+                "fit_timeout, or pass error_score=np.nan to record such fits as "
+                "failed and go on."
+            )
+        cause = f"timed out after {seconds} (fit_timeout): stopped, worker replaced"
+        started = time.time() - stopped.seconds
+        return failed_result(self.ctx, task, cause, stopped.seconds, started)
+
     def _tell(self, result: FoldResult) -> None:
         self.display.update(result)
         if self.on_result is not None:
@@ -499,3 +526,8 @@ class SearchRun:
             for p in self._started
             if all(k in self._known for k in self._task_keys(p.key))
         ]
+
+
+def _one_per_unit(tasks: Sequence[Task], n_workers: int) -> Iterable[Sequence[Task]]:
+    """Each task a unit of its own (searches with ``fit_timeout``)."""
+    return [[task] for task in tasks]

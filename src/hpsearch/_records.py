@@ -159,3 +159,19 @@ class Assignment:
 
     mine: tuple[Task, ...] = ()
     done: tuple[FoldResult, ...] = ()
+
+
+@dataclass(frozen=True)
+class TimedOutTask:
+    """A task that ran past ``fit_timeout``; its fit still runs in ``worker``.
+
+    A unit yields it in place of the task's result
+    (:func:`hpsearch._worker.evaluate_unit`); the executor that ran the unit
+    replaces ``worker`` (a process id on this machine, a Dask worker's
+    address), the one way to stop the fit; the search then records a failed
+    fit (``error_score``), or raises with ``error_score='raise'``.
+    """
+
+    task: Task
+    seconds: float
+    worker: Any

@@ -61,6 +61,7 @@ _HPSEARCH_CONSTRAINTS: dict[str, list[Any]] = {
     "storage_retry": [Interval(Real, 0, None, closed="left")],
     "timeout": [Interval(Real, 0, None, closed="neither"), None],
     "timeout_running": [StrOptions({"finish", "cancel"})],
+    "fit_timeout": [Interval(Real, 0, None, closed="neither"), None],
 }
 # Halving and Hyperband: continue promoted candidates' fits (_continuation).
 _CONTINUE_CONSTRAINT: dict[str, list[Any]] = {
@@ -302,6 +303,7 @@ class _SearchMixin(BaseSearchCV):
                     getattr(self, "param_grid", None),
                     getattr(self, "param_distributions", None),
                 ),
+                fit_timeout=getattr(self, "fit_timeout", None),
             )
         except BaseException:
             recorder.close()
@@ -320,6 +322,7 @@ class _SearchMixin(BaseSearchCV):
             threads=executor.threads_per_unit,
             resource=self._resource(),
             continuation=None if promotable is None else fit.continuation,
+            fit_timeout=getattr(self, "fit_timeout", None),
         )
         display = SearchProgress(
             verbose=self.verbose,
@@ -582,6 +585,15 @@ error_score, return_train_score
         dropped and it finishes in the background (with ``n_jobs=1`` the fit
         runs in the caller's thread and finishes first). Cancelled fits are
         not stored.
+    fit_timeout : float or None, default=None
+        Seconds one fit (with its scoring) may take. A fit past the limit
+        is stopped, its worker process replaced, and the (candidate, split)
+        recorded as failed ("timed out after 60 s"), as ``error_score``
+        says (``'raise'`` raises :class:`~hpsearch.FitTimeoutError`). Only
+        a process can be stopped: fits run in worker processes (with
+        ``n_jobs`` None or 1 in one, one fit at a time) or on Dask, one
+        task per unit (no pipeline prefix shared); ``backend="threading"``
+        or ``"serial"`` is refused.
 
     Attributes
     ----------
@@ -642,6 +654,7 @@ feature_names_in_
         storage_retry: float = 300.0,
         timeout: float | None = None,
         timeout_running: str = "finish",
+        fit_timeout: float | None = None,
     ) -> None:
         super().__init__(
             estimator=estimator,
@@ -663,6 +676,7 @@ feature_names_in_
         self.storage_retry = storage_retry
         self.timeout = timeout
         self.timeout_running = timeout_running
+        self.fit_timeout = fit_timeout
 
     def _check_space(self) -> None:
         check_grid(self.estimator, self.param_grid)
@@ -691,7 +705,7 @@ pre_dispatch, random_state, error_score, return_train_score
         As in scikit-learn; None draws candidates until ``timeout`` expires
         (a list-only space: until its grid is exhausted).
     progress, storage, study, backend, retry_failed, storage_retry, timeout, \
-timeout_running
+timeout_running, fit_timeout
         As in :class:`GridSearchCV`.
 
     Examples
@@ -739,6 +753,7 @@ timeout_running
         storage_retry: float = 300.0,
         timeout: float | None = None,
         timeout_running: str = "finish",
+        fit_timeout: float | None = None,
     ) -> None:
         super().__init__(
             estimator=estimator,
@@ -762,6 +777,7 @@ timeout_running
         self.storage_retry = storage_retry
         self.timeout = timeout
         self.timeout_running = timeout_running
+        self.fit_timeout = fit_timeout
 
     def _check_space(self) -> None:
         check_distributions(self.estimator, self.param_distributions)

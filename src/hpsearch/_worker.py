@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing
+import os
+import queue
 import sys
 import threading
 import warnings
 from collections.abc import Sequence
 from contextlib import ExitStack
+from typing import Any
 
 import cloudpickle
 from sklearn import config_context
@@ -22,11 +25,73 @@ from threadpoolctl import threadpool_limits
 
 from hpsearch._evaluate import EvalContext, fit_and_score
 from hpsearch._prefix import evaluate_prefixed
-from hpsearch._records import FoldResult, Task
+from hpsearch._records import FoldResult, Task, TimedOutTask
 
 
-def evaluate_unit(ctx: EvalContext, tasks: Sequence[Task]) -> list[FoldResult]:
-    """Run a unit of tasks with the caller's settings and threads limited."""
+def evaluate_unit(
+    ctx: EvalContext, tasks: Sequence[Task]
+) -> list[FoldResult | TimedOutTask]:
+    """Run a unit of tasks with the caller's settings and threads limited.
+
+    With ``ctx.fit_timeout`` each task runs under that limit
+    (:func:`evaluate_within_limit`).
+    """
+    if ctx.fit_timeout is not None:
+        return evaluate_within_limit(ctx, tasks, ctx.fit_timeout)
+    return list(_evaluate(ctx, tasks))
+
+
+def evaluate_within_limit(
+    ctx: EvalContext, tasks: Sequence[Task], limit: float
+) -> list[FoldResult | TimedOutTask]:
+    """Each task in a thread of its own, waited for ``limit`` seconds.
+
+    A task still running then is a :class:`TimedOutTask` naming this worker:
+    a thread cannot be stopped, so its fit goes on until the executor
+    replaces the worker (the unit's later tasks run in a new thread meanwhile).
+    """
+    results: list[FoldResult | TimedOutTask] = []
+    for task in tasks:
+        done: queue.SimpleQueue[tuple[bool, Any]] = queue.SimpleQueue()
+        fit = threading.Thread(
+            target=_evaluate_into,
+            args=(done, ctx, task),
+            daemon=True,
+            name="hpsearch-fit",
+        )
+        fit.start()
+        try:
+            ok, outcome = done.get(timeout=limit)
+        except queue.Empty:
+            results.append(TimedOutTask(task, float(limit), worker_id()))
+            continue
+        if not ok:
+            raise outcome  # error_score='raise': the fit's own error
+        results.extend(outcome)
+    return results
+
+
+def _evaluate_into(
+    done: queue.SimpleQueue[tuple[bool, Any]], ctx: EvalContext, task: Task
+) -> None:
+    try:
+        done.put((True, _evaluate(ctx, [task])))
+    except BaseException as exc:  # handed to the waiting thread
+        done.put((False, exc))
+
+
+def worker_id() -> Any:
+    """Where this runs: a Dask worker's address, else this process's id."""
+    distributed = sys.modules.get("distributed")
+    if distributed is not None:
+        try:
+            return distributed.get_worker().address
+        except ValueError:  # not in a Dask worker
+            pass
+    return os.getpid()
+
+
+def _evaluate(ctx: EvalContext, tasks: Sequence[Task]) -> list[FoldResult]:
     with ExitStack() as stack:
         stack.enter_context(config_context(**ctx.config))  # per thread
         # In a thread of the caller the filters are already the caller's, and

@@ -20,7 +20,8 @@ def test_there_are_examples_of_every_kind():
 
 @pytest.mark.parametrize("path", STUDY_FILES, ids=lambda p: p.stem)
 def test_example_study_runs(path, workdir, hpsearch):
-    random = 'kind = "random"' in path.read_text()
+    text = path.read_text()
+    random = 'kind = "random"' in text or 'kind = "bayes"' in text
     shrink = ["--n-iter", "3"] if random else []
     dry = hpsearch("run", str(path), "--dry-run", "--json", *shrink)
     assert dry.exit_code == 0, dry.output

@@ -90,7 +90,8 @@ def test_unknown_key_suggests_the_known_one(study_file, hpsearch):
         "Did you mean 'n_jobs'? Keys allowed in [search]: kind, space, scoring, "
         "refit, n_jobs, backend, error_score, return_train_score, n_iter, "
         "random_state, factor, resource, max_resources, min_resources, "
-        "aggressive_elimination, n_candidates, brackets, continue_training.",
+        "aggressive_elimination, n_candidates, brackets, continue_training, "
+        "sampler, n_initial, fit_timeout, storage_retry.",
     )
 
 
@@ -291,12 +292,12 @@ def test_single_value_where_a_list_is_needed(study_file, hpsearch):
 
 
 def test_unknown_search_kind(study_file, hpsearch):
-    path = study_file(GOOD.replace('"grid"', '"bayes"'))
+    path = study_file(GOOD.replace('"grid"', '"tpe"'))
     check_error(
         hpsearch,
         path,
         "study.toml, line 8: search.kind must be one of 'grid', 'random', "
-        "'halving_grid', 'halving_random', 'hyperband'; got 'bayes' (string).",
+        "'halving_grid', 'halving_random', 'hyperband', 'bayes'; got 'tpe' (string).",
     )
 
 
@@ -305,8 +306,9 @@ def test_random_only_options_in_a_grid(study_file, hpsearch):
     check_error(
         hpsearch,
         path,
-        'study.toml, line 9: search.n_iter applies to kind = "random" or '
-        "\"hyperband\" only; got it with kind = 'grid'. Remove it or change the kind.",
+        'study.toml, line 9: search.n_iter applies to kind = "random", '
+        '"hyperband" or "bayes" only; got it with kind = \'grid\'. Remove it or '
+        "change the kind.",
     )
 
 
@@ -315,8 +317,8 @@ def test_n_iter_option_with_a_grid(study_file, hpsearch):
     check_error(
         hpsearch,
         path,
-        'study.toml, line 8: search.kind must be "random" or "hyperband" for --n-iter '
-        "to apply; got 'grid'.",
+        'study.toml, line 8: search.kind must be "random", "hyperband" or "bayes" '
+        "for --n-iter to apply; got 'grid'.",
         "--n-iter",
         "3",
     )

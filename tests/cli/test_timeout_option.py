@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from hpsearch import load_study
 
 GRID = """
@@ -84,3 +86,54 @@ def test_timeout_running_is_passed_to_the_search_and_checked(study_file, hpsearc
     result = hpsearch("run", "study.toml", "--timeout-running", "kill")
     assert result.exit_code == 2
     assert "'kill' is not one of 'finish', 'cancel'." in result.output
+
+
+FIT_TIMEOUT = """
+study = "hangs"
+
+[data]
+source = "sklearn:iris"
+
+[estimator]
+class = "slow_estimators.SlowClassifier"
+
+[search]
+kind = "grid"
+fit_timeout = 1
+storage_retry = 30
+
+[search.space]
+delay = [0.0, 0.01, 600.0]
+
+[cv]
+folds = 2
+"""
+
+
+def test_fit_timeout_and_storage_retry_in_a_study_file_reach_the_search(study_file):
+    from hpsearch.cli import load_study_file
+    from hpsearch.cli._schema import Overrides
+
+    path = study_file(FIT_TIMEOUT)
+    plan = load_study_file(path.name)
+    assert plan.search.fit_timeout == 1
+    assert plan.search.storage_retry == 30
+    plan = load_study_file(path.name, Overrides(fit_timeout=5.0))
+    assert plan.search.fit_timeout == 5.0  # --fit-timeout replaces the file's
+
+
+@pytest.mark.slow
+def test_fits_past_fit_timeout_are_stopped_and_reported_as_failed(
+    study_file, hpsearch_subprocess, workdir
+):
+    # Two fits sleep ten minutes; the limit is one second.
+    study_file(FIT_TIMEOUT)
+    run = hpsearch_subprocess("run", "study.toml", "--no-progress", cwd=workdir)
+    assert "timed out after 1 s" in run.stdout + run.stderr
+    study = load_study(f"sqlite:///{workdir / 'hpsearch.db'}", "hangs")
+    assert study.progress.done == study.progress.total == 3 * 2
+    assert study.progress.failed == 2
+    hangs = [t for t in study.trials if t.candidate.params["delay"] == 600.0]
+    assert [f.error.split(" (")[0] for f in hangs[0].folds] == [
+        "timed out after 1 s"
+    ] * 2

@@ -175,6 +175,13 @@ class Duration(click.ParamType):
     "abandoned).",
 )
 @click.option(
+    "--fit-timeout",
+    type=Duration(),
+    default=None,
+    help="Time one fit may take: 90, 90s, 10m. A fit past it is stopped "
+    "(its worker process replaced) and recorded as failed.",
+)
+@click.option(
     "--retry-failed",
     is_flag=True,
     help="Run again the fits the study holds as failed (after fixing their "
@@ -199,6 +206,7 @@ def run(
     retry_failed: bool,
     timeout: float | None,
     timeout_running: str | None,
+    fit_timeout: float | None,
     n_top: int,
     progress: bool,
     as_json: bool,
@@ -212,7 +220,15 @@ def run(
     the failed fits again once their cause is fixed.
     """
     overrides = Overrides(
-        storage, study, n_jobs, backend, n_iter, retry_failed, timeout, timeout_running
+        storage,
+        study,
+        n_jobs,
+        backend,
+        n_iter,
+        retry_failed,
+        timeout,
+        timeout_running,
+        fit_timeout,
     )
     default = os.environ.get("HPSEARCH_STORAGE") or DEFAULT_STORAGE
     plan = load_study_file(study_file, overrides, progress=progress, storage=default)
@@ -330,6 +346,7 @@ def _resume_command(plan: StudyPlan, overrides: Overrides, retry: bool = False) 
         ("--n-iter", overrides.n_iter),
         ("--timeout", overrides.timeout),
         ("--timeout-running", overrides.timeout_running),
+        ("--fit-timeout", overrides.fit_timeout),
     ]:
         if value is not None:
             words += [option, str(value)]

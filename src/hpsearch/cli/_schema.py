@@ -17,10 +17,13 @@ from typing import Any
 import scipy.stats
 from sklearn.metrics import get_scorer_names
 
+from hpsearch._bayes import BayesSearchCV
+from hpsearch._errors import NotStorableError
 from hpsearch._halving import HalvingGridSearchCV, HalvingRandomSearchCV
 from hpsearch._hyperband import HyperbandSearchCV
 from hpsearch._search import GridSearchCV, RandomizedSearchCV
 from hpsearch.cli._toml import KeyPath, Problems, describe
+from hpsearch.storage._base import check_study_name
 
 DEFAULT_STORAGE = "sqlite:///hpsearch.db"
 
@@ -81,7 +84,14 @@ KINDS: dict[str, Kind] = {
             "brackets",
             "random_state",
             "continue_training",
+            "sampler",
         ),
+    ),
+    "bayes": Kind(
+        BayesSearchCV,
+        "param_distributions",
+        distributions=True,
+        options=("n_iter", "n_initial", "random_state"),
     ),
 }
 
@@ -199,8 +209,8 @@ DATA_FIELDS: dict[str, Field] = {
 SEARCH_FIELDS: dict[str, Field] = {
     "kind": Field(
         "string",
-        "The search: grid (default), random, halving_grid, halving_random or "
-        "hyperband.",
+        "The search: grid (default), random, halving_grid, halving_random, "
+        "hyperband or bayes.",
         enum=tuple(KINDS),
     ),
     "space": Field(
@@ -223,7 +233,10 @@ SEARCH_FIELDS: dict[str, Field] = {
     ),
     "return_train_score": Field("boolean", "Also score the training splits."),
     "n_iter": Field(
-        "integer", "Candidates to sample (random search only). Default 10.", minimum=1
+        "integer",
+        "Candidates to sample (random, hyperband; bayes: to propose, default 50). "
+        "Default 10.",
+        minimum=1,
     ),
     "random_state": Field("integer", "The seed of a random or halving search."),
     "factor": Field(
@@ -263,6 +276,31 @@ SEARCH_FIELDS: dict[str, Field] = {
         "Halving, hyperband: a promoted candidate continues its smaller rung's "
         'fit (warm_start) instead of starting again: true, false or "auto".',
         schema={"anyOf": [{"type": "boolean"}, {"const": "auto"}]},
+    ),
+    "sampler": Field(
+        "string",
+        'hyperband: where new candidates come from, "random" (default) or '
+        '"bayes" (a model of the scores so far).',
+        enum=("random", "bayes"),
+    ),
+    "n_initial": Field(
+        "integer",
+        "bayes: candidates that cover the space before the model proposes. Default 10.",
+        minimum=1,
+    ),
+    "fit_timeout": Field(
+        "number",
+        "Seconds one fit may take: past it the fit is stopped, its worker "
+        "replaced, and the fit recorded as failed. Fits run in worker processes.",
+        rule="a number of seconds > 0",
+        schema={"type": "number", "exclusiveMinimum": 0},
+    ),
+    "storage_retry": Field(
+        "number",
+        "Seconds the search rides out a storage that is away or busy before "
+        "it stops. Default 300.",
+        rule="a number of seconds >= 0",
+        schema={"type": "number", "minimum": 0},
     ),
 }
 CV_FIELDS: dict[str, Field] = {
@@ -323,6 +361,7 @@ class Overrides:
     retry_failed: bool = False
     timeout: float | None = None
     timeout_running: str | None = None
+    fit_timeout: float | None = None
 
 
 _DURATION = re.compile(
@@ -360,6 +399,16 @@ def check_structure(doc: dict[str, Any], p: Problems, overrides: Overrides) -> s
     sound = set()
     p.unknown_keys(doc, (), TOP_KEYS)
     check_fields(doc, (), {k: TOP_FIELDS[k] for k in ("study", "storage")}, p)
+    name = doc.get("study")
+    if overrides.study is None and isinstance(name, str) and name:
+        try:
+            check_study_name(name)
+        except NotStorableError:
+            p.add(
+                ("study",),
+                "must be a name without control characters (NUL, newline, tab, "
+                f"escape, ...); got {name!r}. Use printable characters.",
+            )
     for key, example in [
         ("data", 'source = "sklearn:iris"'),
         ("estimator", 'class = "sklearn.svm.SVC"'),
@@ -483,7 +532,7 @@ def _check_search(search: Any, p: Problems, overrides: Overrides) -> bool:
 
 def _check_kind(search: dict[str, Any], p: Problems, overrides: Overrides) -> None:
     kind = search.get("kind", "grid")
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         p.add(
             ("search", "kind"),
             f"must be one of {', '.join(map(repr, KINDS))}; got {describe(kind)}.",
@@ -495,6 +544,8 @@ def _check_kind(search: dict[str, Any], p: Problems, overrides: Overrides) -> No
         *HALVING_OPTIONS,
         "n_candidates",
         "brackets",
+        "sampler",
+        "n_initial",
     ):
         if option in search and option not in KINDS[kind].options:
             names = [f'"{name}"' for name, k in KINDS.items() if option in k.options]
@@ -509,7 +560,8 @@ def _check_kind(search: dict[str, Any], p: Problems, overrides: Overrides) -> No
     if overrides.n_iter is not None and "n_iter" not in KINDS[kind].options:
         p.add(
             ("search", "kind"),
-            f'must be "random" or "hyperband" for --n-iter to apply; got {kind!r}.',
+            f'must be "random", "hyperband" or "bayes" for --n-iter to apply; '
+            f"got {kind!r}.",
         )
 
 

@@ -386,10 +386,16 @@ def _search_options(
         scoring = scoring[0]
     options["scoring"] = scoring
     refit = search.get("refit", True)
-    if isinstance(scoring, list) and refit is True:
+    if isinstance(scoring, list) and scoring and refit is True:
         refit = scoring[0]  # several metrics: the first one picks the best
     options["refit"] = refit
-    for key in ("error_score", "return_train_score", *kind.options):
+    for key in (
+        "error_score",
+        "return_train_score",
+        "fit_timeout",
+        "storage_retry",
+        *kind.options,
+    ):
         if key in search:
             options[key] = search[key]
     options["n_jobs"] = search.get("n_jobs")
@@ -401,6 +407,7 @@ def _search_options(
             "n_iter",
             "timeout",
             "timeout_running",
+            "fit_timeout",
         ):
             options[key] = value
     if overrides.retry_failed:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
@@ -34,6 +35,20 @@ class LostTask:
 
     task: Any
     cause: str
+
+
+def exit_cause(code: int) -> str:
+    """A worker's exit code in words: ``worker killed by SIGSEGV``, ``... by
+    SIGKILL (out of memory?)``, ``worker exited with code 3`` (negative: the
+    signal that ended it)."""
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        hint = " (out of memory?)" if -code == signal.SIGKILL else ""
+        return f"worker killed by {name}{hint}"
+    return f"worker exited with code {code}"
 
 
 class Executor(Protocol):

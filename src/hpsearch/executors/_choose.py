@@ -11,7 +11,12 @@ from hpsearch.executors._local import LocalExecutor, SerialExecutor
 
 
 def make_executor(
-    backend: Any, n_jobs: int | None, pre_dispatch: Any, *, threadable: bool = False
+    backend: Any,
+    n_jobs: int | None,
+    pre_dispatch: Any,
+    *,
+    threadable: bool = False,
+    fit_timeout: float | None = None,
 ) -> Executor:
     """The executor for ``backend`` ("loky", "threading", ...) and ``n_jobs``.
 
@@ -26,9 +31,16 @@ def make_executor(
     scikit-learn. "loky" and "threading" force one kind. "dask", a scheduler
     address or a ``distributed.Client`` run on a Dask cluster, where ``n_jobs``
     None or -1 means all of the cluster's worker threads.
+
+    With ``fit_timeout`` the fits must run where they can be stopped, in
+    worker processes: one loky process where they would run in this process
+    (``n_jobs`` None or 1), loky processes where threads would be chosen; a
+    backend that names threads or this process is refused (BackendError).
     """
     if backend is None:
         backend, n_jobs = joblib_config(n_jobs)
+    if fit_timeout is not None:
+        return _stoppable(backend, n_jobs, pre_dispatch, fit_timeout)
     if backend in (None, "loky", "threading") and n_jobs in (None, 1):
         return SerialExecutor()
     if backend is None:
@@ -48,6 +60,24 @@ def make_executor(
             "Pick one of these forms."
         )
     return make_dask_executor(backend, n_jobs)
+
+
+def _stoppable(
+    backend: Any, n_jobs: int | None, pre_dispatch: Any, fit_timeout: float
+) -> Executor:
+    """An executor whose fits can be stopped: worker processes or Dask."""
+    if backend in ("threading", "serial"):
+        raise BackendError(
+            f"fit_timeout needs fits in worker processes, where a fit past the "
+            f"limit can be stopped; got fit_timeout={fit_timeout!r} with "
+            f"backend={backend!r}, which runs fits in this process (a thread "
+            "cannot be stopped). Use backend='loky' or None (worker processes) or "
+            "a Dask backend, or drop fit_timeout."
+        )
+    if backend in (None, "loky"):
+        # n_jobs None or 1 too: one worker process, fits one at a time.
+        return LocalExecutor(n_jobs or 1, "processes", pre_dispatch)
+    return make_executor(backend, n_jobs, pre_dispatch)
 
 
 def joblib_config(n_jobs: int | None) -> tuple[Any, int | None]:

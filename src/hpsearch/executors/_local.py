@@ -37,8 +37,9 @@ import numpy as np
 from joblib import effective_n_jobs
 from threadpoolctl import threadpool_limits
 
+from hpsearch._records import TimedOutTask
 from hpsearch._worker import torch_threads
-from hpsearch.executors._base import WAIT, LostTask
+from hpsearch.executors._base import WAIT, LostTask, exit_cause
 
 S = TypeVar("S")
 T = TypeVar("T")
@@ -225,6 +226,17 @@ class LocalExecutor:
                         task = alone.tasks[len(alone.results)]
                         alone.results.append(LostTask(task, _crash_cause(exc)))
                         result, cpu, wall = None, 0.0, 0.0
+                    processes = self._processes
+                    if processes is not None and lane is processes and _stuck(result):
+                        # A fit past fit_timeout still runs in its worker.
+                        for stopped in self.stop_process_units(pending):
+                            rerun_item = stopped.item
+                            if stopped.suspect is not None:  # its current task
+                                tasks = stopped.suspect.tasks
+                                rerun_item = [tasks[len(stopped.suspect.results)]]
+                            again = processes.submit(fn, sent[id(lane)], rerun_item)
+                            pending[again] = stopped
+                            processes.busy += 1
                     if unit.suspect is not None:
                         rerun = unit.suspect
                         if result is not None:
@@ -248,6 +260,24 @@ class LocalExecutor:
             for lane in (self._threads, self._processes):
                 if lane is not None:
                     lane.release(sent.pop(id(lane), None))
+
+    def stop_process_units(self, pending: dict[Future[Any], _Sent]) -> list[_Sent]:
+        """Stop the units running on worker processes: replace the workers.
+
+        A fit cannot be stopped inside its process; ending the process can.
+        loky replaces only a whole pool, so every unit of the process lane
+        stops: they leave ``pending`` and are returned, for the caller to
+        submit again (bystanders of a fit past ``fit_timeout``) or drop.
+        """
+        processes = self._processes
+        if processes is None:
+            return []
+        stopped = [f for f, unit in pending.items() if unit.lane is processes]
+        units = [pending.pop(f) for f in stopped]
+        processes.busy -= len(units)
+        processes.kill()
+        processes.renew()
+        return units
 
     def _observe(self, cpu: float, wall: float, tasks: int, left: int | None) -> None:
         """Add a thread unit's times; once there are enough, pick the lanes.
@@ -315,6 +345,11 @@ class _Sent:
 _EXIT_CODES = re.compile(r"\((-?\d+)\)")
 
 
+def _stuck(result: Any) -> bool:
+    """Whether a unit's results hold a task whose fit ran past the limit."""
+    return isinstance(result, list) and any(isinstance(r, TimedOutTask) for r in result)
+
+
 def _crash_cause(exc: BaseException) -> str:
     """``worker killed by SIGSEGV``, ``... by SIGKILL (out of memory?)``,
     ``worker exited with code 3``: from loky's list of exit codes."""
@@ -323,15 +358,7 @@ def _crash_cause(exc: BaseException) -> str:
     codes = [c for c in codes if c != -signal.SIGTERM] or codes
     if not codes:
         return f"worker died ({str(exc).splitlines()[0]})"
-    code = codes[0]
-    if code < 0:
-        try:
-            name = signal.Signals(-code).name
-        except ValueError:
-            name = f"signal {-code}"
-        hint = " (out of memory?)" if -code == signal.SIGKILL else ""
-        return f"worker killed by {name}{hint}"
-    return f"worker exited with code {code}"
+    return exit_cause(codes[0])
 
 
 def check_pre_dispatch(pre_dispatch: Any) -> None:
@@ -457,6 +484,7 @@ class _ProcessLane:
     def __init__(self, slots: int, threads: int) -> None:
         self.slots = slots
         self.busy = 0
+        self._threads = threads
         # joblib's own reusable executor: the workers are shared with the
         # joblib calls of this process (scikit-learn's), not started twice.
         from joblib.executor import get_memmapping_executor
@@ -484,10 +512,12 @@ class _ProcessLane:
         self._executor.shutdown(wait=False, kill_workers=True)
 
     def renew(self) -> None:
-        """A worker died and broke the pool: take a fresh one."""
+        """A worker died and broke the pool (or was stopped): take a fresh one."""
         from joblib.executor import get_memmapping_executor
 
-        self._executor = get_memmapping_executor(self.slots)
+        self._executor = get_memmapping_executor(
+            self.slots, env=worker_env(self._threads)
+        )
 
 
 def _process_unit(

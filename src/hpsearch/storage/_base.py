@@ -2,17 +2,38 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from hpsearch._errors import StudyNotFoundError
+from hpsearch._errors import NotStorableError, StudyNotFoundError
 from hpsearch._records import FoldResult, TaskKey
 
 # One entry of a study's plan: (candidate key, resource, round).
 PlanEntry = tuple[str, Any, int]
 
 RunState = Literal["running", "finished", "interrupted", "failed"]
+
+
+# Control characters (C0, DEL, C1): NUL cannot be stored in PostgreSQL text,
+# and none of them can be typed back or shown in a table.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def is_study_name(name: Any) -> bool:
+    """Whether ``name`` may name a study: printable, not blank."""
+    return isinstance(name, str) and bool(name.strip()) and not _CONTROL.search(name)
+
+
+def check_study_name(name: Any) -> None:
+    """Refuse a study name that is empty or holds control characters."""
+    if not is_study_name(name):
+        raise NotStorableError(
+            "study must be a non-empty name without control characters (NUL, "
+            f"newline, tab, escape, ...); got {name!r}. Use printable "
+            "characters, such as 'svc-digits'."
+        )
 
 
 def mostly_failed(n_failed: int, n_done: int) -> bool:

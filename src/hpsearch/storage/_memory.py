@@ -15,6 +15,7 @@ from hpsearch.storage._base import (
     StoredCandidate,
     StudyData,
     StudyRecord,
+    check_study_name,
     fit_again,
     not_found,
 )
@@ -47,6 +48,7 @@ class MemoryStorage:
 
     def create_study(self, study: StudyRecord) -> StudyRecord:
         """Store ``study`` unless its name exists; return the stored record."""
+        check_study_name(study.name)
         with self._lock:
             data = self._studies.setdefault(study.name, StudyData(study))
             return data.study

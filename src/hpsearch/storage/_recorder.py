@@ -50,6 +50,7 @@ from hpsearch.storage._base import (
     Storage,
     StoredCandidate,
     StudyRecord,
+    check_study_name,
     mostly_failed,
 )
 from hpsearch.storage._codec import check_storable, dumps, encode_value
@@ -114,6 +115,8 @@ def open_recorder(
     before anything is fitted.
     """
     _check_space_storable(search)
+    if search.study is not None:
+        check_study_name(search.study)
     storage = open_storage(search.storage)
     try:
         return StudyRecorder.open(search, storage, X, y, params, splits)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -42,7 +43,9 @@ from hpsearch.storage._base import (
     StoredCandidate,
     StudyData,
     StudyRecord,
+    check_study_name,
     fit_again,
+    is_study_name,
     not_found,
 )
 from hpsearch.storage._codec import (
@@ -212,6 +215,11 @@ def _migrate_2_to_3(conn: sa.Connection, prefix: str) -> None:
     _tables(sa.MetaData(), prefix)["claims"].create(conn, checkfirst=True)
 
 
+# A table prefix: an SQL identifier that needs no quoting. PostgreSQL keeps 63
+# bytes of a name; the longest table is "<prefix>schema_version".
+_PREFIX_MAX = 40
+_PREFIX = re.compile(rf"[A-Za-z_][A-Za-z0-9_]{{0,{_PREFIX_MAX - 1}}}")
+
 # MIGRATIONS[i] takes the schema from version i to version i + 1.
 MIGRATIONS: list[Callable[[sa.Connection, str], None]] = [
     _migrate_0_to_1,
@@ -261,6 +269,15 @@ class SQLStorage:
     def __init__(
         self, url: str | os.PathLike[str], table_prefix: str = "hpsearch_"
     ) -> None:
+        if not isinstance(table_prefix, str) or not _PREFIX.fullmatch(table_prefix):
+            # Table names are written into SQL (migrations, PostgreSQL's
+            # catalog): only plain identifiers can never change a statement.
+            raise StorageError(
+                "table_prefix must be letters, digits and underscores, starting "
+                f"with a letter or underscore, at most {_PREFIX_MAX} characters; "
+                f"got {table_prefix!r}. Use a prefix such as 'hpsearch_' or "
+                "'team_a_'."
+            )
         self.table_prefix = table_prefix
         full = storage_url(url)
         try:
@@ -493,6 +510,7 @@ class SQLStorage:
 
     def create_study(self, study: StudyRecord) -> StudyRecord:
         """Store ``study`` unless its name exists; return the stored record."""
+        check_study_name(study.name)
         studies = self._t["studies"]
 
         def create(conn: sa.Connection) -> StudyRecord:
@@ -511,6 +529,8 @@ class SQLStorage:
 
     def get_study(self, name: str) -> StudyRecord | None:
         """The study of that name, or None."""
+        if not is_study_name(name):  # none is stored (PostgreSQL refuses NUL)
+            return None
         return self._transaction(lambda conn: self._get_study(conn, name))
 
     def _get_study(self, conn: sa.Connection, name: str) -> StudyRecord | None:
@@ -533,6 +553,8 @@ class SQLStorage:
 
     def delete_study(self, name: str) -> bool:
         """Delete a study with its results; False if there was none."""
+        if not is_study_name(name):
+            return False
         studies = self._t["studies"]
 
         def delete(conn: sa.Connection) -> bool:

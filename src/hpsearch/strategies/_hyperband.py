@@ -19,6 +19,13 @@ candidates are drawn in order from the seed, a candidate's bracket is a
 function of its position, ranks break ties by that position. A search
 replayed against a storage thus proposes what the first one did for the same
 history (with one worker, the same history).
+
+With a :class:`~hpsearch.strategies.ModelSampler` (``sampler``, the BOHB
+idea) new candidates come from a model of the scores on their bracket's
+first rung instead of the seed's draws: candidate ``i`` from those of the
+candidates up to ``i - lag - 1`` of its bracket (the strategy waits for
+them), with the ``lag`` candidates before it at a lie, as in
+:mod:`hpsearch.strategies._bayes`.
 """
 
 from __future__ import annotations
@@ -33,12 +40,15 @@ from sklearn.model_selection import ParameterSampler
 from hpsearch._records import FOLDS, Candidate, Proposal, Resource, Split
 from hpsearch._space import make_candidates
 from hpsearch.strategies._base import History, Rung, Trial
+from hpsearch.strategies._bayes import ModelSampler, lag_for
 from hpsearch.strategies._halving import subsample
 
 # rung -> bracket -> [(rank key, candidate)]: the complete results.
 _Done = dict[int, dict[int, list[tuple[tuple[Any, ...], Candidate]]]]
 # Candidates drawn at a time when n_iter is None (until a timeout).
 _CHUNK = 64
+# A new candidate's model still waits for first-rung scores.
+_WAIT = object()
 
 
 def rung_resources(min_resources: int, max_resources: int, factor: float) -> list[int]:
@@ -97,7 +107,10 @@ class HyperbandStrategy:
         seed: int,
         error_score: Any = np.nan,
         metric: str = "score",
+        sampler: ModelSampler | None = None,
     ) -> None:
+        self.sampler = sampler
+        self._lag: int | None = None
         self.factor = factor
         self.resource = resource
         self.n_samples = n_samples
@@ -159,6 +172,27 @@ class HyperbandStrategy:
                 self._candidates.append(candidate)
         return self._candidates[i]
 
+    def _modelled(self, i: int, done: _Done) -> Any:
+        """Candidate ``i`` from the sampler's model of its bracket's first
+        rung; None: no more; ``_WAIT``: the model needs scores still to come."""
+        assert self.sampler is not None and self._lag is not None
+        if i < len(self._candidates):
+            return self._candidates[i]
+        if self.n_iter is not None and i >= self.n_iter:
+            return None
+        bracket = self._bracket(i)
+        ready = max(i - self._lag, 0) if i >= self.sampler.n_initial else 0
+        first = {key[2]: -key[1] for key, _ in done.get(bracket, {}).get(bracket, [])}
+        earlier = [j for j in range(ready) if self._bracket(j) == bracket]
+        if any(j not in first for j in earlier):
+            return _WAIT
+        pending = [j for j in range(ready, i) if self._bracket(j) == bracket]
+        candidate = self.sampler.propose(i, {j: first[j] for j in earlier}, pending)
+        if candidate is not None:
+            self._index[candidate.key] = i
+            self._candidates.append(candidate)
+        return candidate
+
     def _bracket(self, i: int) -> int:
         """Candidate ``i``'s bracket: weighted round robin over the shares."""
         total = sum(self._weights)
@@ -190,6 +224,8 @@ class HyperbandStrategy:
 
     def propose(self, history: History) -> Sequence[Proposal]:
         """Up to ``history.idle`` promotions or new candidates."""
+        if self._lag is None:  # the first call: every worker is idle
+            self._lag = lag_for(history.idle)
         started = {(p.candidate.key, p.round) for p in history.running}
         started |= {(t.candidate.key, t.round) for t in history.trials}
         done: _Done = {}
@@ -209,7 +245,13 @@ class HyperbandStrategy:
         for _ in range(history.idle):
             proposal = self._promotion(done, started)
             if proposal is None:
-                candidate = self._candidate(n_seen)
+                candidate = (
+                    self._candidate(n_seen)
+                    if self.sampler is None
+                    else self._modelled(n_seen, done)
+                )
+                if candidate is _WAIT:
+                    break
                 if candidate is not None:
                     n_seen += 1
                     rung = self._bracket(self._index[candidate.key])
