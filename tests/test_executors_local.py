@@ -309,13 +309,17 @@ INTERRUPTIBLE = textwrap.dedent(
     if os.environ.get("HOLD_AFTER"):
         # From the HOLD_AFTER-th fit on, fits wait for ever (on threads they
         # cannot be interrupted): the signal finds the search running, and a
-        # stop that waited for the fits would never end.
+        # stop that waited for the fits would never end. Each fit that
+        # starts to wait says so in the HOLD_LOG file.
         fit, started, lock = SVC.fit, [0], threading.Lock()
 
         def held_fit(self, *args, **kwargs):
             with lock:
                 started[0] += 1
                 hold = started[0] > int(os.environ["HOLD_AFTER"])
+                if hold:
+                    with open(os.environ["HOLD_LOG"], "a") as log:
+                        log.write("held\\n")
             if hold:
                 threading.Event().wait()
             return fit(self, *args, **kwargs)
@@ -341,20 +345,20 @@ def test_ctrl_c_stops_a_search_on_threads_at_once_and_it_resumes(tmp_path):
 
     script = tmp_path / "interruptible.py"
     script.write_text(INTERRUPTIBLE)
+    held = tmp_path / "held.log"
     url = f"sqlite:///{tmp_path / 'runs.db'}"
     process = subprocess.Popen(
         [sys.executable, str(script), url],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "HOLD_AFTER": "8"},
+        env={**os.environ, "HOLD_AFTER": "24", "HOLD_LOG": str(held)},
     )
-    while process.poll() is None:
-        try:
-            if load_study(url, "threads").progress.done >= 6:
-                break
-        except KeyError:  # the study is not created yet
-            pass
+    # Both threads wait in a fit for ever (how many fits each unit batches
+    # is the planner's choice, so the test waits for the holds, not a count).
+    while process.poll() is None and (
+        not held.exists() or held.read_text().count("held") < 2
+    ):
         time.sleep(0.05)
     assert process.poll() is None, process.communicate()
     process.send_signal(signal.SIGINT)
@@ -362,8 +366,9 @@ def test_ctrl_c_stops_a_search_on_threads_at_once_and_it_resumes(tmp_path):
     _, err = process.communicate(timeout=120)
     assert process.returncode != 0, "the search finished before the signal"
     assert "search interrupted (SIGINT)" in err, err
+    # The units that ended before the holds are kept; none with a held fit.
     kept = load_study(url, "threads").progress.done
-    assert 6 <= kept <= 8
+    assert 1 <= kept <= 24
 
     resumed = subprocess.run(
         [sys.executable, str(script), url], capture_output=True, text=True, timeout=120

@@ -320,10 +320,10 @@ def test_an_empty_study_name_is_refused_before_anything_is_stored(tmp_path, name
     )
     with pytest.raises(
         hpsearch.NotStorableError,
-        match=r"^study must be a name with at least one visible character; got "
+        match=r"^study must be a non-empty name without control characters \(NUL, "
+        r"newline, tab, escape, \.\.\.\); got "
         + repr(name)
-        + r"\. Give a name such as study='svc-digits', or study=None for one "
-        r"derived from the search\.$",
+        + r"\. Use printable characters, such as 'svc-digits'\.$",
     ):
         search.fit(*load_iris(return_X_y=True))
     assert hpsearch.list_studies(str(db)) == []
