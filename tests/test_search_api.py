@@ -47,6 +47,24 @@ def test_is_a_scikit_learn_search_with_all_its_parameters():
     assert random_params["n_iter"] == 10 and random_params["random_state"] is None
 
 
+@pytest.mark.parametrize(
+    "search",
+    [
+        hpsearch.GridSearchCV(SVC(), {"C": [1]}),
+        hpsearch.RandomizedSearchCV(SVC(), {"C": [1]}),
+        hpsearch.HalvingGridSearchCV(SVC(), {"C": [1]}),
+        hpsearch.HalvingRandomSearchCV(SVC(), {"C": [1]}),
+        hpsearch.HyperbandSearchCV(SVC(), {"C": [1]}, resource="n_samples"),
+        hpsearch.BayesSearchCV(SVC(), {"C": [1]}),
+    ],
+    ids=type,
+)
+def test_every_search_class_takes_hpsearch_s_parameters(search):
+    shared = {"progress", "storage", "study", "backend", "retry_failed"}
+    shared |= {"storage_retry", "timeout", "timeout_running", "fit_timeout"}
+    assert shared <= set(search.get_params(deep=False))
+
+
 def test_clone_and_set_params_round_trip():
     search = hpsearch.RandomizedSearchCV(SVC(), {"C": [1, 2]}, n_iter=2, progress=False)
     copy = clone(search).set_params(estimator__C=3, n_iter=1)
