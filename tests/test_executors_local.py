@@ -22,6 +22,7 @@ from sklearn.svm import SVC
 from estimators_for_tests import FailingClassifier
 from hpsearch import GridSearchCV
 from hpsearch.executors import LocalExecutor, SerialExecutor, make_executor, threadable
+from interrupts import default_sigint
 
 SCRIPT = textwrap.dedent(
     """
@@ -353,6 +354,7 @@ def test_ctrl_c_stops_a_search_on_threads_at_once_and_it_resumes(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "HOLD_AFTER": "24", "HOLD_LOG": str(held)},
+        preexec_fn=default_sigint,
     )
     # Both threads wait in a fit for ever (how many fits each unit batches
     # is the planner's choice, so the test waits for the holds, not a count).

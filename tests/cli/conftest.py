@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from hpsearch.cli import cli
+from interrupts import default_sigint
 
 HERE = Path(__file__).parent
 EXAMPLES = HERE.parents[1] / "examples"
@@ -60,6 +61,7 @@ def start(*args: str, cwd: Path) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=default_sigint,
     )
 
 

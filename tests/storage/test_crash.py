@@ -31,6 +31,8 @@ from hpsearch.storage import SQLStorage
 sys.path.insert(0, os.path.dirname(__file__))
 from counting import HOLD_AT, CountingClassifier, data, digest, read_fits
 
+from interrupts import default_sigint
+
 HERE = Path(__file__).parent
 N_CANDIDATES = 24
 N_SPLITS = 3
@@ -66,6 +68,7 @@ def start(
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        preexec_fn=default_sigint,
     )
 
 
@@ -215,6 +218,7 @@ def test_a_halving_search_killed_mid_rung_resumes_without_refitting(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env={**os.environ, HOLD: str(held_after)},
+        preexec_fn=default_sigint,
     )
 
     def stored_now() -> set:
