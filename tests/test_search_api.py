@@ -57,7 +57,7 @@ def test_is_a_scikit_learn_search_with_all_its_parameters():
         hpsearch.HyperbandSearchCV(SVC(), {"C": [1]}, resource="n_samples"),
         hpsearch.BayesSearchCV(SVC(), {"C": [1]}),
     ],
-    ids=type,
+    ids=lambda search: type(search).__name__,
 )
 def test_every_search_class_takes_hpsearch_s_parameters(search):
     shared = {"progress", "storage", "study", "backend", "retry_failed"}

@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from hpsearch._errors import NotStorableError, StorageError, StudyMismatchError
+from hpsearch._errors import StorageError, StudyMismatchError
 from hpsearch._records import (
     Assignment,
     FoldResult,
@@ -285,12 +285,6 @@ class StudyRecorder:
         else:
             seed = None
         spec = build_spec(search, X, y, params, splits, seed)
-        if search.study is not None and not str(search.study).strip():
-            raise NotStorableError(
-                f"study must be a name with at least one visible character; got "
-                f"{search.study!r}. Give a name such as study='svc-digits', or "
-                "study=None for one derived from the search."
-            )
         name = search.study or default_study_name(search, spec)
         record = storage.get_study(name)
         if record is None:
